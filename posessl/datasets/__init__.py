@@ -1,0 +1,2 @@
+"""Placeholder: filled by its issue."""
+from . import samplers, transforms  # noqa: F401
