@@ -1,7 +1,7 @@
 """posessl registries: one child of MMEngine's root registry per kind used.
 
-Configs use ``default_scope = 'posessl'``; another MMEngine project reaches these
-components with ``custom_imports=dict(imports=['posessl'])`` and a
+Configs use ``default_scope = 'posessl'``; another MMEngine project reaches
+these components with ``custom_imports=dict(imports=['posessl'])`` and a
 ``posessl.`` prefix on the type name (``type='posessl.PoseRegressor'``).
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
@@ -12,17 +12,25 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import (
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+)
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import \
-    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import (
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS,
+)
 from mmengine.registry import Registry
 
 __all__ = [
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'WEIGHT_INITIALIZERS',
     'METRICS', 'EVALUATOR', 'HOOKS', 'LOOPS', 'MODEL_WRAPPERS', 'VISUALIZERS',
-    'VISBACKENDS', 'REGISTRY_LOCATIONS'
+    'VISBACKENDS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+    'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'REGISTRY_LOCATIONS'
 ]
 
 #: Where each registry's components live; ``Registry.import_from_location``
@@ -40,6 +48,12 @@ REGISTRY_LOCATIONS = {
     'model_wrapper': ['posessl.engine'],
     'visualizer': ['posessl.visualization'],
     'vis_backend': ['posessl.visualization'],
+    # posessl adds none of these yet; the children exist so that configs in
+    # the posessl scope find MMEngine's optimizers and schedulers quietly
+    'optimizer': ['posessl.engine'],
+    'optim_wrapper': ['posessl.engine'],
+    'optimizer wrapper constructor': ['posessl.engine'],
+    'parameter scheduler': ['posessl.engine'],
 }
 
 
@@ -64,3 +78,8 @@ LOOPS = _child('loop', MMENGINE_LOOPS)
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS)
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS)
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS)
+OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS)
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
+                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS)

@@ -4,10 +4,10 @@ MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``; torch now loads
 with ``weights_only=True`` by default and refuses the few non-tensor globals an
 MMEngine checkpoint pickles (the message hub's ``HistoryBuffer`` and numpy
 scalars and arrays). Rather than switching that safety off, :func:`install`
-allow-lists exactly those globals. ``builtins.getattr`` (how pickle stores
-``HistoryBuffer.min`` and friends) is mapped to :func:`_history_buffer_getattr`,
-which only returns statistic methods of ``HistoryBuffer``; any other global in a
-checkpoint is still refused.
+allow-lists exactly those globals. ``builtins.getattr`` (how pickle
+stores ``HistoryBuffer.min`` and friends) is mapped to
+:func:`_history_buffer_getattr`, which only returns statistic methods of
+``HistoryBuffer``; any other global in a checkpoint is still refused.
 
 It also replaces MMEngine's checkpoint loaders so that every load (``resume``,
 ``load_from``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``) fails
@@ -29,6 +29,11 @@ _URL_PREFIXES = ('http://', 'https://', 'torchvision://', 'modelzoo://',
                  'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://')
 
 
+#: statistics HistoryBuffer registers on first use; custom ones registered
+#: with ``HistoryBuffer.register_statistics`` are accepted too
+_HISTORY_BUFFER_STATISTICS = {'min', 'max', 'current', 'mean'}
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, unreadable, unsafe, or a URL."""
 
@@ -39,7 +44,9 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     Only resolves ``HistoryBuffer.<statistic>``, so allow-listing it does not
     hand the pickle stream a general attribute lookup.
     """
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = _HISTORY_BUFFER_STATISTICS | set(
+        HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
@@ -74,11 +81,15 @@ def load_checkpoint_file(filename: str,
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         lines = [line.strip() for line in str(err).splitlines()]
-        detail = next((line for line in lines if 'GLOBAL' in line
-                       or 'not allowed' in line), lines[0] if lines else '')
+        unsafe = [line for line in lines
+                  if 'GLOBAL' in line or 'not allowed' in line]
+        if not unsafe:  # a corrupt or foreign file, not a refused global
+            raise CheckpointError(
+                f'{filename!r} is not a readable PyTorch checkpoint '
+                '(its pickle stream is malformed)') from None
         raise CheckpointError(
             f'checkpoint {filename!r} was refused: it holds a pickled object '
-            f'that is not plain weights ({detail.strip()}). posessl loads '
+            f'that is not plain weights ({unsafe[0]}). posessl loads '
             'checkpoints with weights_only=True; re-save it from trusted code '
             'as a plain state dict.') from None
     except (RuntimeError, EOFError, ValueError, OSError) as err:

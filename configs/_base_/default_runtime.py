@@ -1,0 +1,41 @@
+# Runtime shared by every posessl config: scope, hooks, logging, checkpoints,
+# visualiser backends, seeds and the distributed set-up.
+default_scope = 'posessl'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # keep the last checkpoint (for --resume) and, where a validation metric
+    # exists, the best one; configs with a metric set save_best to its key
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+# hands model points, diameters and symmetries to the model at each stage
+custom_hooks = [dict(type='DatasetMetaHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py switches this to gloo on machines without CUDA
+    dist_cfg=dict(backend='nccl'),
+)
+
+# drops device_ids for CPU modules so torchrun works with gloo as well
+# (scoped name: the Runner looks wrappers up in MMEngine's root registry)
+model_wrapper_cfg = dict(type='posessl.DeviceAwareDistributedDataParallel')
+
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend'),
+]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+
+log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+log_level = 'INFO'
+
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

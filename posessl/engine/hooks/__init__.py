@@ -1,0 +1,3 @@
+from .dataset_meta_hook import DatasetMetaHook
+
+__all__ = ['DatasetMetaHook']

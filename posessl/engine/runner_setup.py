@@ -1,0 +1,194 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do before MMEngine's Runner.
+
+Each check turns a mistake that would surface as a traceback deep inside the
+Runner into one line that says what is wrong and how to fix it.
+"""
+import difflib
+import os
+import os.path as osp
+from typing import Any, Iterator, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported)
+from mmengine.registry import DefaultScope, Registry
+from mmengine.registry import root as mmengine_root
+
+import posessl.registry as posessl_registry
+
+__all__ = [
+    'UserError', 'load_config', 'check_required_keys',
+    'check_registered_types', 'check_data_roots',
+    'check_checkpoint', 'configure_device', 'DictAction'
+]
+
+
+class UserError(Exception):
+    """A mistake in the command line or config, reported in one line."""
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and merge ``--cfg-options`` into it."""
+    if not osp.isfile(path):
+        raise UserError(f'config file {path!r} does not exist; configs live '
+                        'under configs/, e.g. configs/pose/...')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as err:  # syntax errors, bad _base_ paths, ...
+        raise UserError(f'config file {path!r} could not be read: '
+                        f'{type(err).__name__}: {err}') from None
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def check_required_keys(cfg: Config, keys: Tuple[str, ...],
+                        purpose: str) -> None:
+    """The config must define every key the Runner needs for ``purpose``."""
+    missing = [key for key in keys if cfg.get(key) is None]
+    if missing:
+        raise UserError(f'config {cfg.filename!r} cannot be used for '
+                        f'{purpose}: it defines no {", ".join(missing)}')
+
+
+def _iter_types(node: Any, where: str = '') -> Iterator[Tuple[str, str]]:
+    """Yield ``(type name, config path)`` for every string ``type`` key."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type'], where or '<root>'
+        for key, value in node.items():
+            yield from _iter_types(value, f'{where}.{key}' if where else key)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _iter_types(value, f'{where}[{i}]')
+
+
+def _all_registries() -> List[Registry]:
+    """posessl's child registries plus MMEngine's other root registries."""
+    children = {
+        reg.parent.name: reg
+        for reg in vars(posessl_registry).values()
+        if isinstance(reg, Registry) and reg.scope == 'posessl'
+    }
+    regs = []
+    for reg in vars(mmengine_root).values():
+        if isinstance(reg, Registry):
+            regs.append(children.get(reg.name, reg))
+    return regs
+
+
+def _known_names(registries: List[Registry]) -> List[str]:
+    names = set()
+    for reg in registries:
+        for r in (reg, reg.parent):
+            if r is not None:
+                names.update(r.module_dict)
+    return sorted(names)
+
+
+def check_registered_types(cfg: Config) -> None:
+    """Fail with a suggestion when a ``type`` in the config is unknown."""
+    # make sure every posessl location is imported before looking up names
+    import posessl  # noqa: F401
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg['custom_imports'])
+    registries = _all_registries()
+    scope = cfg.get('default_scope', 'posessl')
+    with DefaultScope.overwrite_default_scope(scope):
+        for name, where in _iter_types(cfg.to_dict()):
+            if any(_lookup(reg, name) for reg in registries):
+                continue
+            if '.' in name:
+                package = name.split('.')[0]
+                raise UserError(
+                    f"config {cfg.filename!r}: type {name!r} at {where} is "
+                    f"not registered; is the package {package!r} installed "
+                    f"and imported (custom_imports=dict(imports=["
+                    f"'{package}']))?")
+            close = difflib.get_close_matches(
+                name, _known_names(registries), n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" \
+                if close else ''
+            raise UserError(f'config {cfg.filename!r}: type {name!r} at '
+                            f'{where} is not a registered posessl or '
+                            f'MMEngine component.{hint}')
+
+
+def _lookup(registry: Registry, name: str) -> bool:
+    try:
+        return registry.get(name) is not None
+    except Exception:  # a scope prefix whose package is absent
+        return False
+
+
+def check_data_roots(cfg: Config) -> None:
+    """Every ``data_root`` in the config must exist."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        for root, where in _iter_key(loader, 'data_root', key):
+            if isinstance(root, str) and not osp.isdir(root):
+                raise UserError(
+                    f'data root {root!r} ({where}) does not exist. Generate '
+                    'the synthetic default with `python '
+                    'tools/make_synthetic_linemod.py DIR`, or set '
+                    '--cfg-options '
+                    f'{where}={"<your LINEMOD folder>"!r}.')
+
+
+def _iter_key(node: Any, key: str, where: str) -> Iterator[Tuple[Any, str]]:
+    if isinstance(node, dict):
+        for k, value in node.items():
+            sub = f'{where}.{k}'
+            if k == key:
+                yield value, sub
+            else:
+                yield from _iter_key(value, key, sub)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _iter_key(value, key, f'{where}[{i}]')
+
+
+def check_checkpoint(path: Optional[str], what: str) -> None:
+    """A checkpoint given on the command line or in the config must exist."""
+    if path is None or path == 'auto':
+        return
+    if '://' in path:
+        raise UserError(
+            f'{what} {path!r} is a URL; posessl never downloads at run time. '
+            'Download it elsewhere and pass the local file path.')
+    if not osp.isfile(path):
+        raise UserError(f'{what} {path!r} does not exist.')
+
+
+def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
+    """Choose the distributed backend and AMP by the device that is present.
+
+    NCCL on GPUs, gloo on CPUs. On a machine without CUDA MMEngine's own
+    ``init_dist`` calls ``torch.cuda.set_device``, which fails, so the gloo
+    process group is created here before the Runner starts.
+    """
+    has_cuda = torch.cuda.is_available()
+    if amp:
+        if not has_cuda:
+            raise UserError(
+                '--amp needs a CUDA GPU and none was found; drop --amp to '
+                'train in float32 on the CPU.')
+        optim_wrapper = cfg.setdefault('optim_wrapper', {})
+        optim_wrapper['type'] = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('dtype', 'bfloat16' if
+                                 torch.cuda.is_bf16_supported() else
+                                 'float16')
+    cfg.launcher = launcher
+    if launcher == 'none':
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'nccl' if has_cuda else 'gloo'
+    if not has_cuda and launcher == 'pytorch':
+        if 'RANK' not in os.environ:
+            raise UserError('--launcher pytorch expects to be started by '
+                            'torchrun (RANK/WORLD_SIZE are not set); see '
+                            'tools/dist_train.sh.')
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend='gloo')
