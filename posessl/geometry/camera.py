@@ -12,7 +12,8 @@ def project_points(points: ArrayLike, R: ArrayLike, t: ArrayLike,
     """Project model points to pixels: ``u ~ K (R x + t)``.
 
     Works on numpy arrays or torch tensors, batched or not:
-    ``points`` (..., N, 3), ``R`` (..., 3, 3), ``t`` (..., 3), ``K`` (..., 3, 3).
+    ``points`` (..., N, 3), ``R`` (..., 3, 3), ``t`` (..., 3),
+    ``K`` (..., 3, 3).
 
     Returns:
         Pixel coordinates (..., N, 2) in the image whose camera is ``K``
