@@ -1,1 +1,4 @@
-"""Placeholder: filled by its issue."""
+"""Data samplers."""
+from .triplet_sampler import TripletSampler
+
+__all__ = ['TripletSampler']

@@ -1,0 +1,309 @@
+"""Object-centred crops that keep an exact camera matrix.
+
+Conventions (``docs/architecture.md``): pixel centres sit at integer
+coordinates. Boxes ``[x, y, w, h]`` follow the BOP toolkit: ``(x, y)`` is
+the first pixel and ``w`` the last column minus the first (likewise ``h``),
+so a box's centre is ``(x + w / 2, y + h / 2)``.
+A crop is the affine map ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``
+with ``x0 = cx - (out_size - 1) / (2 zoom_x)`` (likewise ``y0``): the crop
+centre ``(cx, cy)`` lands on the output's centre ``(out_size - 1) / 2`` and
+``crop_K = crop_camera_matrix(cam_K, x0, y0, zoom)`` projects model points
+straight onto the crop's pixels.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from posessl.datasets.io import DataError, read_json
+from posessl.geometry import crop_camera_matrix
+from posessl.registry import TRANSFORMS
+
+__all__ = [
+    'MaskCenteredCrop', 'box_center', 'mask_box', 'warp_crop',
+    'crop_matrix', 'load_detections'
+]
+
+_MODES = ('center', 'zoom', 'resize', 'full')
+_BOX_SOURCES = ('mask', 'bbox', 'detections')
+
+
+def box_center(bbox: Sequence[float]) -> Tuple[float, float]:
+    """Centre ``(cx, cy)`` of a box ``[x, y, w, h]`` (BOP convention)."""
+    x, y, w, h = (float(v) for v in bbox)
+    return x + w / 2.0, y + h / 2.0
+
+
+def mask_box(mask: np.ndarray) -> List[float]:
+    """Box ``[x, y, w, h]`` of a mask's True pixels (BOP convention:
+    ``w`` = last column - first column).
+
+    Raises:
+        ValueError: the mask is empty.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        raise ValueError('empty mask')
+    return [
+        float(cols[0]),
+        float(rows[0]),
+        float(cols[-1] - cols[0]),
+        float(rows[-1] - rows[0])
+    ]
+
+
+def crop_matrix(cam_K: np.ndarray, x0: float, y0: float, zoom_x: float,
+                zoom_y: float) -> np.ndarray:
+    """Camera matrix of a crop with per-axis zoom.
+
+    :func:`posessl.geometry.crop_camera_matrix` with ``zoom_x``; for a
+    non-uniform zoom its second row is rescaled by ``zoom_y / zoom_x``.
+    """
+    K = crop_camera_matrix(cam_K, x0, y0, zoom_x)
+    if zoom_y != zoom_x:
+        K[1] *= zoom_y / zoom_x
+    return K
+
+
+def warp_crop(img: np.ndarray,
+              x0: float,
+              y0: float,
+              zoom_x: float,
+              zoom_y: float,
+              out_size: int,
+              interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Apply ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``.
+
+    Pixels outside the image are zero. With linear interpolation and a
+    zoom of 1/2 or less the source is first block-averaged by the integer
+    factor ``floor(1 / zoom)`` (``cv2.INTER_AREA``), with the affine map
+    adjusted exactly, so that shrinking does not alias; the remaining
+    ``cv2.warpAffine`` then shrinks by less than 2.
+
+    Args:
+        img: (H, W) or (H, W, C) image.
+        x0, y0: Source position of the output's pixel (0, 0).
+        zoom_x, zoom_y: Output pixels per source pixel.
+        out_size: Output width and height.
+        interpolation: ``cv2.INTER_LINEAR`` or ``cv2.INTER_NEAREST``.
+
+    Returns:
+        (out_size, out_size[, C]) image of ``img``'s dtype.
+    """
+    fx = max(1, int(math.floor(1.0 / zoom_x + 1e-9)))
+    fy = max(1, int(math.floor(1.0 / zoom_y + 1e-9)))
+    dsize = (out_size, out_size)
+    if interpolation == cv2.INTER_NEAREST or (fx == 1 and fy == 1):
+        M = np.array([[zoom_x, 0.0, -zoom_x * x0],
+                      [0.0, zoom_y, -zoom_y * y0]])
+        return cv2.warpAffine(img, M, dsize, flags=interpolation,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # Blocks of fx x fy source pixels, placed so that block centres fall on
+    # the output's sampling grid where the offsets allow it, covering the
+    # source region the output needs plus one block on each side.
+    rx0, nbx = _blocks(x0, zoom_x, fx, out_size)
+    ry0, nby = _blocks(y0, zoom_y, fy, out_size)
+    roi = np.zeros((nby * fy, nbx * fx) + img.shape[2:], dtype=img.dtype)
+    h, w = img.shape[:2]
+    sx0, sy0 = max(rx0, 0), max(ry0, 0)
+    sx1, sy1 = min(rx0 + nbx * fx, w), min(ry0 + nby * fy, h)
+    if sx1 > sx0 and sy1 > sy0:
+        roi[sy0 - ry0:sy1 - ry0, sx0 - rx0:sx1 - rx0] = img[sy0:sy1, sx0:sx1]
+    small = cv2.resize(roi, (nbx, nby), interpolation=cv2.INTER_AREA)
+    # Small pixel j has its centre at source rx0 + fx j + (fx - 1) / 2.
+    M = np.array(
+        [[zoom_x * fx, 0.0, zoom_x * (rx0 + (fx - 1) / 2.0 - x0)],
+         [0.0, zoom_y * fy, zoom_y * (ry0 + (fy - 1) / 2.0 - y0)]])
+    return cv2.warpAffine(small, M, dsize, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _blocks(x0: float, zoom: float, f: int, out_size: int) -> Tuple[int, int]:
+    """First source pixel and number of the blocks of :func:`warp_crop`."""
+    first = x0 - 0.5 / zoom - f  # leftmost source position needed
+    last = x0 + (out_size - 0.5) / zoom + f  # rightmost
+    aligned = round(x0 - (f - 1) / 2.0)  # a block centred near x0
+    start = aligned - f * int(math.ceil((aligned - first) / f))
+    return int(start), int(math.ceil((last - start) / f)) + 1
+
+
+def load_detections(path: str) -> Dict[Tuple[int, int, int], List[float]]:
+    """Read BOP detections; keep the highest-scoring box per object.
+
+    The file is a JSON list of ``{"scene_id", "image_id", "category_id",
+    "bbox": [x, y, w, h], "score", ...}``.
+
+    Returns:
+        ``{(scene_id, image_id, category_id): bbox}``.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: the file is not such a list.
+    """
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise DataError(f'{path}: expected a JSON list of detections')
+    best: Dict[Tuple[int, int, int], Tuple[float, List[float]]] = {}
+    for n, det in enumerate(data):
+        try:
+            key = (int(det['scene_id']), int(det['image_id']),
+                   int(det['category_id']))
+            box = [float(v) for v in det['bbox']]
+            score = float(det.get('score', 0.0))
+        except (TypeError, KeyError, ValueError):
+            raise DataError(f'{path}: detection {n} needs scene_id, '
+                            'image_id, category_id and bbox') from None
+        if len(box) != 4 or box[2] < 0 or box[3] < 0:
+            raise DataError(f'{path}: detection {n} has a bad bbox {box}')
+        if key not in best or score > best[key][0]:
+            best[key] = (score, box)
+    return {k: v[1] for k, v in best.items()}
+
+
+@TRANSFORMS.register_module()
+class MaskCenteredCrop(BaseTransform):
+    """Crop a square network input around the object, recording its camera.
+
+    Modes:
+
+    * ``'center'``: a fixed window of ``crop_size`` source pixels centred
+      on the box centre, resized by the fixed zoom ``out_size /
+      crop_size``; past the image border it is zero-padded, so the object
+      stays centred.
+    * ``'zoom'``: a square of ``scale * max(w, h)`` source pixels around
+      the box, resized to ``out_size`` (aspect kept).
+    * ``'resize'``: the box itself stretched to ``out_size`` (non-uniform
+      zoom, the original project's way). ``zoom_xy`` records both zooms,
+      ``crop_K`` is exact (non-square), ``zoom`` is their geometric mean and
+      ``crop_size = out_size / zoom``.
+    * ``'full'``: the whole image resized, letterboxed (aspect kept).
+
+    Training jitter (``center_jitter`` and ``scale_jitter``, uniform in
+    ``+-`` the given fraction of the box size / scale) applies to
+    ``center``, ``zoom`` and ``resize``.
+
+    Adds ``img`` (out x out x 3), ``img_shape``, ``crop_center``,
+    ``crop_size``, ``zoom``, ``crop_K`` and, if a mask was loaded, the
+    cropped ``mask``.
+
+    Args:
+        out_size: Output width and height (px).
+        mode: ``'center'``, ``'zoom'``, ``'resize'`` or ``'full'``.
+        crop_size: Source window size of ``'center'`` mode (px).
+        scale: Window size over the box's longer side (``'zoom'``).
+        center_jitter: Centre shift, fraction of the box size.
+        scale_jitter: Relative change of the window size.
+        box_source: ``'mask'`` (the loaded mask; the data info's box where
+            there is none), ``'bbox'`` (the data info's box) or
+            ``'detections'`` (``detections_file``, highest score for the
+            object; no ground truth needed).
+        detections_file: BOP detection JSON for ``box_source='detections'``.
+    """
+
+    def __init__(self,
+                 out_size: int = 64,
+                 mode: str = 'zoom',
+                 crop_size: float = 128.0,
+                 scale: float = 1.5,
+                 center_jitter: float = 0.0,
+                 scale_jitter: float = 0.0,
+                 box_source: str = 'mask',
+                 detections_file: Optional[str] = None) -> None:
+        if mode not in _MODES:
+            raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
+        if box_source not in _BOX_SOURCES:
+            raise ValueError(f'box_source must be one of {_BOX_SOURCES}, '
+                             f'got {box_source!r}')
+        if out_size < 1 or crop_size <= 0 or scale <= 0:
+            raise ValueError('out_size, crop_size and scale must be '
+                             'positive')
+        if not (0 <= center_jitter and 0 <= scale_jitter < 1):
+            raise ValueError('center_jitter must be >= 0 and scale_jitter '
+                             'in [0, 1)')
+        self.out_size = int(out_size)
+        self.mode = mode
+        self.crop_size = float(crop_size)
+        self.scale = float(scale)
+        self.center_jitter = float(center_jitter)
+        self.scale_jitter = float(scale_jitter)
+        self.box_source = box_source
+        self.detections_file = detections_file
+        self.detections: Dict[Tuple[int, int, int], List[float]] = {}
+        if box_source == 'detections':
+            if not detections_file:
+                raise ValueError("box_source='detections' needs "
+                                 'detections_file')
+            self.detections = load_detections(detections_file)
+
+    def _box(self, results: dict) -> List[float]:
+        if self.box_source == 'detections':
+            key = (int(results['scene_id']), int(results['im_id']),
+                   int(results['obj_id']))
+            if key not in self.detections:
+                raise DataError(f'{self.detections_file}: no detection of '
+                                f'object {key[2]} in scene {key[0]}, image '
+                                f'{key[1]}')
+            return list(self.detections[key])
+        mask = results.get('mask')
+        if self.box_source == 'mask' and mask is not None:
+            if not mask.any():
+                raise DataError(f"{results.get('mask_path')}: empty mask")
+            return mask_box(mask)
+        box = [float(v) for v in results['bbox']]
+        if box[2] < 0 or box[3] < 0:
+            raise DataError(f"{results.get('img_path')}: empty box {box}")
+        return box
+
+    def _window(self, results: dict) -> Tuple[float, float, float, float]:
+        """Crop centre and per-axis zoom ``(cx, cy, zoom_x, zoom_y)``."""
+        out = self.out_size
+        if self.mode == 'full':
+            h, w = results['img'].shape[:2]
+            zoom = out / max(h, w)
+            return (w - 1) / 2.0, (h - 1) / 2.0, zoom, zoom
+        box = self._box(results)
+        cx, cy = box_center(box)
+        # A one-pixel object still gets a window one pixel wide.
+        bw, bh = max(box[2], 1.0), max(box[3], 1.0)
+        s = 1.0
+        if self.center_jitter > 0:
+            cx += np.random.uniform(-1, 1) * self.center_jitter * bw
+            cy += np.random.uniform(-1, 1) * self.center_jitter * bh
+        if self.scale_jitter > 0:
+            s = 1.0 + np.random.uniform(-1, 1) * self.scale_jitter
+        if self.mode == 'center':
+            zoom = out / (self.crop_size * s)
+            return cx, cy, zoom, zoom
+        if self.mode == 'zoom':
+            zoom = out / (self.scale * s * max(bw, bh))
+            return cx, cy, zoom, zoom
+        return cx, cy, out / (bw * s), out / (bh * s)
+
+    def transform(self, results: dict) -> dict:
+        """Crop ``results['img']`` (and ``mask``) and record the camera."""
+        out = self.out_size
+        cx, cy, zx, zy = self._window(results)
+        x0 = cx - (out - 1) / (2.0 * zx)
+        y0 = cy - (out - 1) / (2.0 * zy)
+        results['img'] = warp_crop(results['img'], x0, y0, zx, zy, out)
+        if results.get('mask') is not None:
+            mask = warp_crop(results['mask'].astype(np.uint8), x0, y0, zx,
+                             zy, out, cv2.INTER_NEAREST)
+            results['mask'] = mask.astype(bool)
+        zoom = math.sqrt(zx * zy)
+        results['img_shape'] = (out, out)
+        results['crop_center'] = (float(cx), float(cy))
+        results['zoom'] = float(zoom)
+        results['crop_size'] = float(out / zoom)
+        results['crop_K'] = crop_matrix(results['cam_K'], x0, y0, zx, zy)
+        if self.mode == 'resize':
+            results['zoom_xy'] = (float(zx), float(zy))
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(out_size={self.out_size}, '
+                f'mode={self.mode!r}, box_source={self.box_source!r})')
+

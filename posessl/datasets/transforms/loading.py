@@ -1,0 +1,122 @@
+"""Loading the RGB image and the object mask of a data info."""
+import logging
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
+
+from posessl.datasets.io import DataError
+from posessl.registry import TRANSFORMS
+
+__all__ = ['LoadImageAndMask', 'read_rgb', 'read_mask']
+
+
+def _decode(path: str, flags: int) -> np.ndarray:
+    try:
+        buf = np.fromfile(path, dtype=np.uint8)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{path}: file not found') from None
+    except OSError as e:
+        raise DataError(f'{path}: cannot read ({e.strerror})') from None
+    img = cv2.imdecode(buf, flags) if buf.size else None
+    if img is None:
+        raise DataError(f'{path}: not a readable image')
+    return img
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """Read an image as (H, W, 3) uint8 RGB.
+
+    Grey and 16-bit images are converted; alpha is dropped.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: the file is not a readable image.
+    """
+    img = _decode(path, cv2.IMREAD_COLOR)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def read_mask(path: str) -> np.ndarray:
+    """Read a mask as (H, W) bool (any channel above 127 is object).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: the file is not a readable image.
+    """
+    img = _decode(path, cv2.IMREAD_UNCHANGED)
+    if img.dtype != np.uint8:
+        img = (img > 0).astype(np.uint8) * 255
+    if img.ndim == 3:
+        img = img[..., :3].max(axis=2)
+    return img > 127
+
+
+@TRANSFORMS.register_module()
+class LoadImageAndMask(BaseTransform):
+    """Read ``img_path`` (RGB uint8) and ``mask_path`` (bool).
+
+    Adds ``img`` (H, W, 3), ``img_shape`` and ``ori_shape`` (h, w) and
+    ``mask`` (H, W) bool, or ``mask=None`` when the data info has no mask
+    (the crop then uses the box).
+
+    A missing or unreadable file, an image whose size differs from the
+    data info's ``ori_shape``, a mask of another size, or an empty mask is
+    a problem. With ``skip_bad=True`` (training) the transform logs a
+    warning naming the file, counts it in :attr:`num_skipped` and returns
+    ``None``, so MMEngine's dataset draws another sample; with
+    ``skip_bad=False`` (testing) it raises.
+
+    Args:
+        skip_bad: Skip (True) or raise on (False) a bad sample.
+        with_mask: Read the mask.
+    """
+
+    def __init__(self, skip_bad: bool = True, with_mask: bool = True) -> None:
+        self.skip_bad = skip_bad
+        self.with_mask = with_mask
+        self.num_skipped = 0
+
+    def _load(self, results: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        path = results['img_path']
+        img = read_rgb(path)
+        expected = results.get('ori_shape')
+        if expected is not None and tuple(img.shape[:2]) != tuple(expected):
+            raise DataError(f'{path}: image is {img.shape[1]}x'
+                            f'{img.shape[0]}, the annotations say '
+                            f'{expected[1]}x{expected[0]}')
+        mask = None
+        mask_path = results.get('mask_path')
+        if self.with_mask and mask_path:
+            mask = read_mask(mask_path)
+            if mask.shape != img.shape[:2]:
+                raise DataError(f'{mask_path}: mask is {mask.shape[1]}x'
+                                f'{mask.shape[0]}, its image '
+                                f'{img.shape[1]}x{img.shape[0]}')
+            if not mask.any():
+                raise DataError(f'{mask_path}: empty mask')
+        return img, mask
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load the image and mask of ``results`` (a data info)."""
+        try:
+            img, mask = self._load(results)
+        except (DataError, OSError) as e:
+            if not self.skip_bad:
+                raise
+            self.num_skipped += 1
+            print_log(f'skipping a sample: {e} ({self.num_skipped} skipped '
+                      'so far in this process)', logger='current',
+                      level=logging.WARNING)
+            return None
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        results['mask'] = mask
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(skip_bad={self.skip_bad}, '
+                f'with_mask={self.with_mask})')

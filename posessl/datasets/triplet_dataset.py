@@ -1,0 +1,134 @@
+"""Dataset wrapper that serves (anchor, positive, negative) triplets."""
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+
+from posessl.registry import DATASETS
+
+from .io import DataError
+from .sequences import SequenceIndex, TripletRule
+
+__all__ = ['TripletDataset']
+
+
+@DATASETS.register_module()
+class TripletDataset:
+    """Wrap a pose dataset so that it is indexed by frame triplets.
+
+    ``dataset[(a, p, n)]`` runs the wrapped dataset's pipeline (ending in
+    ``PackPoseInputs``) on the three frames and returns ``{'inputs': uint8
+    tensor (3, 3, H, W)`` (anchor, positive, negative on dim 0),
+    ``'data_samples'``: the anchor's ``PoseDataSample`` with metainfo
+    ``positive_frame_distance`` and ``negative_frame_distance``
+    (``|im_id`` differences|)}. Use it with ``TripletSampler``, which
+    yields such triplets.
+
+    When the pipeline drops a frame (an unreadable image, an empty mask),
+    it is replaced: a dropped positive or negative by another frame drawn
+    with the sampler's distance rule (:attr:`triplet_rule`, set by
+    ``TripletSampler``), a dropped anchor by a random anchor with new
+    partners; after ``max_refetch`` replacements it raises.
+
+    ``len``, ``metainfo``, ``get_data_info`` and ``full_init`` are the
+    wrapped dataset's.
+
+    Args:
+        dataset: The wrapped dataset or its config.
+        max_refetch: Most replacements for one item.
+        lazy_init: Defer the wrapped dataset's ``full_init``.
+    """
+
+    def __init__(self,
+                 dataset: Union[BaseDataset, dict],
+                 max_refetch: int = 100,
+                 lazy_init: bool = False) -> None:
+        if isinstance(dataset, dict):
+            dataset = DATASETS.build(dataset)
+        self.dataset = dataset
+        self.max_refetch = int(max_refetch)
+        self.triplet_rule = TripletRule()
+        self._index: Optional[SequenceIndex] = None
+        if not lazy_init:
+            self.full_init()
+
+    @property
+    def metainfo(self) -> dict:
+        """The wrapped dataset's metainfo."""
+        return self.dataset.metainfo
+
+    def full_init(self) -> None:
+        """Fully initialise the wrapped dataset."""
+        if hasattr(self.dataset, 'full_init'):
+            self.dataset.full_init()
+
+    def get_data_info(self, idx: int) -> dict:
+        """The wrapped dataset's data info ``idx``."""
+        return self.dataset.get_data_info(idx)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _prepare(self, idx: int) -> Optional[dict]:
+        return self.dataset.prepare_data(int(idx))
+
+    def _sequences(self) -> SequenceIndex:
+        if self._index is None:
+            self._index = SequenceIndex(self.dataset)
+        return self._index
+
+    def _redraw(self, anchor: int, which: str) -> int:
+        rule = self.triplet_rule
+        rng = np.random.default_rng(np.random.randint(2**31))
+        if which == 'positive':
+            lo, hi = rule.pos_range
+        else:
+            lo, hi = rule.neg_min_distance, rule.neg_max_distance
+        return int(self._sequences().draw(np.array([anchor]), lo, hi,
+                                          rng)[0])
+
+    def __getitem__(self, triplet: Sequence[int]) -> dict:
+        """Pack the triplet ``(anchor, positive, negative)``."""
+        if isinstance(triplet, (int, np.integer)) or len(triplet) != 3:
+            raise TypeError(
+                'TripletDataset is indexed by (anchor, positive, negative) '
+                f'triplets, got {triplet!r}; use '
+                "sampler=dict(type='TripletSampler')")
+        idx = [int(i) for i in triplet]
+        results: list = [None, None, None]
+        names = ('anchor', 'positive', 'negative')
+        for _ in range(self.max_refetch + 1):
+            for k in range(3):
+                if results[k] is None:
+                    results[k] = self._prepare(idx[k])
+            if results[0] is None:
+                idx[0] = int(np.random.randint(len(self)))
+                idx[1] = self._redraw(idx[0], 'positive')
+                idx[2] = self._redraw(idx[0], 'negative')
+                results = [None, None, None]
+                continue
+            missing = [k for k in (1, 2) if results[k] is None]
+            if not missing:
+                return self._pack(idx, results)
+            for k in missing:
+                idx[k] = self._redraw(idx[0], names[k])
+        paths = [self.get_data_info(i)['img_path'] for i in idx]
+        raise DataError(f'{paths[0]}: no valid triplet after '
+                        f'{self.max_refetch} replacements (last tried '
+                        f'{", ".join(paths)})')
+
+    def _pack(self, idx: Sequence[int], results: Sequence[dict]) -> dict:
+        inputs = torch.stack([r['inputs'] for r in results])
+        sample = results[0]['data_samples']
+        im = [self.get_data_info(i)['im_id'] for i in idx]
+        sample.set_metainfo(
+            dict(
+                positive_frame_distance=abs(int(im[1]) - int(im[0])),
+                negative_frame_distance=abs(int(im[2]) - int(im[0]))))
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(dataset={type(self.dataset).__name__}'
+                f', len={len(self)}, rule={self.triplet_rule})')
+
