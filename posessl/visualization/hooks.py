@@ -1,0 +1,134 @@
+"""``PoseVisualizationHook``: pose overlays during validation and testing.
+
+Registered in ``posessl.registry.HOOKS`` from here; ``import posessl`` (which
+every import of a ``posessl`` module triggers, including the ``posessl.engine``
+location the HOOKS registry imports) imports this module, so
+``dict(type='PoseVisualizationHook')`` builds with ``default_scope='posessl'``.
+"""
+import logging
+import os.path as osp
+from typing import Optional, Sequence, Tuple
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.visualization import Visualizer
+
+from posessl.registry import HOOKS
+
+from .pose_visualizer import PoseVisualizer, load_rgb, save_png
+
+__all__ = ['PoseVisualizationHook', 'sample_name']
+
+
+def sample_name(sample) -> str:
+    """``<scene>_<im>_obj<id>`` (zero-padded) of a data sample."""
+    def get(key):
+        value = sample.get(key, -1)
+        return int(value.item() if hasattr(value, 'item') else value)
+
+    return (f"{get('scene_id'):06d}_{get('im_id'):06d}_"
+            f"obj{get('obj_id'):06d}")
+
+
+@HOOKS.register_module()
+class PoseVisualizationHook(Hook):
+    """Draws GT (green) and predicted (red) poses on the original images.
+
+    Nothing is drawn unless ``draw=True`` (``tools/test.py --show-dir DIR``
+    sets ``draw=True`` and ``test_out_dir=DIR``). In testing, every
+    ``interval``-th sample is written to
+    ``<work_dir>/<timestamp>/<test_out_dir>/<scene>_<im>_obj<id>.png`` (an
+    absolute ``test_out_dir`` is used as is); in validation the first
+    sample of every ``interval``-th batch goes to the visualizer's backends.
+
+    Args:
+        draw: Whether to draw at all.
+        interval: Draw one sample (test) or batch (val) in ``interval``.
+        show: Also show each picture in a window.
+        wait_time: Seconds each shown picture stays (0: until closed).
+        test_out_dir: Folder of the test pictures.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, draw: bool = False, interval: int = 50,
+                 show: bool = False, wait_time: float = 0.0,
+                 test_out_dir: Optional[str] = None) -> None:
+        if interval < 1:
+            raise ValueError(f'PoseVisualizationHook: interval must be >= 1, '
+                             f'got {interval}')
+        self.draw = draw
+        self.interval = int(interval)
+        self.show = show
+        self.wait_time = wait_time
+        self.test_out_dir = test_out_dir
+        self._test_index = 0
+        self._warned = False
+
+    @staticmethod
+    def _visualizers(runner) -> Tuple[PoseVisualizer, Visualizer]:
+        """A ``PoseVisualizer`` to draw with and the runner's visualizer
+        (whose backends receive validation pictures).
+
+        The runner's visualizer is used for both when it is a
+        ``PoseVisualizer``; otherwise a ``PoseVisualizer`` is made for this
+        hook, with the ``dataset_meta`` the loops gave the runner's one.
+        """
+        current = getattr(runner, 'visualizer', None)
+        if current is None:
+            current = Visualizer.get_current_instance()
+        if isinstance(current, PoseVisualizer):
+            return current, current
+        vis = PoseVisualizer.get_instance('posessl_pose_visualization_hook')
+        vis.dataset_meta = getattr(current, 'dataset_meta', None)
+        return vis, current
+
+    def _draw(self, runner, sample, name: str, step: int,
+              out_file: Optional[str]) -> None:
+        path = sample.get('img_path') if hasattr(sample, 'get') else None
+        try:
+            image = load_rgb(path)
+        except (FileNotFoundError, ValueError, TypeError) as e:
+            if not self._warned:
+                print_log(f'PoseVisualizationHook: skipping pictures: {e}',
+                          logger='current', level=logging.WARNING)
+                self._warned = True
+            return
+        vis, backends = self._visualizers(runner)
+        drawn = vis.draw_sample(image, sample)
+        if self.show:
+            vis.show(drawn, win_name=name, wait_time=self.wait_time)
+        if out_file is not None:
+            save_png(out_file, drawn)
+        else:
+            backends.add_image(name, drawn, step)
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+                       outputs: Optional[Sequence] = None) -> None:
+        """Send the first sample of every ``interval``-th batch to the
+        visualizer's backends."""
+        if not self.draw or not outputs or batch_idx % self.interval:
+            return
+        self._draw(runner, outputs[0], f'val_{sample_name(outputs[0])}',
+                   runner.iter, None)
+
+    def before_test(self, runner) -> None:
+        self._test_index = 0
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs: Optional[Sequence] = None) -> None:
+        """Write every ``interval``-th test sample as a PNG."""
+        if not self.draw or not outputs:
+            return
+        out_dir = None
+        if self.test_out_dir is not None:
+            out_dir = osp.join(runner.work_dir, runner.timestamp,
+                               self.test_out_dir)
+        for sample in outputs:
+            index, self._test_index = self._test_index, self._test_index + 1
+            if index % self.interval:
+                continue
+            name = sample_name(sample)
+            out_file = None if out_dir is None else osp.join(
+                out_dir, f'{name}.png')
+            self._draw(runner, sample, name, index, out_file)

@@ -1,0 +1,114 @@
+"""Building a model and a data loader from a config outside the Runner, for
+the picture and analysis tools (``tools/visualize_pose.py``,
+``tools/analysis/embedding_map.py``)."""
+import copy
+import os.path as osp
+from typing import Any, List, Optional, Sequence
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+from torch.utils.data import DataLoader, Subset
+
+from posessl.registry import DATASETS, MODELS
+
+__all__ = [
+    'build_inference_model', 'build_dataset', 'build_loader',
+    'unwrap_dataset_cfg', 'dataset_img_path', 'select_indices'
+]
+
+
+def _plain(cfg: Any) -> Any:
+    """A deep, plain-dict copy of a config node."""
+    if isinstance(cfg, (Config, ConfigDict)):
+        cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    return copy.deepcopy(cfg)
+
+
+def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
+                          device: str = 'cpu',
+                          seed: Optional[int] = None) -> torch.nn.Module:
+    """``cfg.model`` in eval mode, with ``checkpoint``'s weights if given.
+
+    Without a checkpoint the weights are the modules' fresh initialisation
+    (``init_weights`` is not called, so no pretrained file is read), drawn
+    after ``torch.manual_seed(seed)`` when a seed is given: an untrained
+    baseline of the same architecture.
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist.
+    """
+    init_default_scope(cfg.get('default_scope', 'posessl'))
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'{checkpoint}: checkpoint not found')
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = MODELS.build(_plain(cfg.model))
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.to(device).eval()
+
+
+def unwrap_dataset_cfg(cfg: dict) -> dict:
+    """The frame dataset inside wrappers such as ``TripletDataset``."""
+    cfg = _plain(cfg)
+    while isinstance(cfg.get('dataset'), dict):
+        cfg = cfg['dataset']
+    return cfg
+
+
+def build_dataset(dataset_cfg: dict, pipeline: Optional[list] = None):
+    """Build a dataset config, optionally with another pipeline."""
+    cfg = _plain(dataset_cfg)
+    if pipeline is not None:
+        cfg['pipeline'] = _plain(pipeline)
+    return DATASETS.build(cfg)
+
+
+def dataset_img_path(dataset: Any, index: int) -> str:
+    """The ``img_path`` of one frame of a posessl dataset."""
+    info = dataset.get_data_info(index)
+    return str(info['img_path'])
+
+
+def select_indices(dataset: Any, images: Optional[Sequence[str]] = None,
+                   num: Optional[int] = None,
+                   stride: int = 1) -> List[int]:
+    """Frames to use: those whose image matches one of ``images`` (a full
+    path or a file name), every ``stride``-th, at most ``num``.
+
+    Raises:
+        ValueError: none of ``images`` is in the dataset.
+    """
+    indices = list(range(0, len(dataset), max(1, stride)))
+    if images:
+        wanted = {osp.abspath(p) for p in images} | {
+            osp.basename(p) for p in images}
+        indices = [
+            i for i in indices
+            if osp.abspath(dataset_img_path(dataset, i)) in wanted
+            or osp.basename(dataset_img_path(dataset, i)) in wanted
+        ]
+        if not indices:
+            raise ValueError(f'none of the images {list(images)} is in the '
+                             'test dataset')
+    return indices[:num] if num is not None else indices
+
+
+def build_loader(dataloader_cfg: dict, dataset: Any,
+                 indices: Optional[Sequence[int]] = None,
+                 batch_size: Optional[int] = None) -> DataLoader:
+    """A sequential loader over ``dataset`` (or ``indices`` of it) with the
+    collate function, batch size and workers of ``dataloader_cfg``."""
+    cfg = _plain(dataloader_cfg)
+    cfg['dataset'] = dataset if indices is None else Subset(
+        dataset, list(indices))
+    cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    cfg.pop('batch_sampler', None)
+    if batch_size is not None:
+        cfg['batch_size'] = batch_size
+    if not cfg.get('num_workers'):
+        cfg['persistent_workers'] = False
+    return Runner.build_dataloader(cfg, seed=0)
+
