@@ -54,13 +54,15 @@ def test_both_loaders_agree(synthetic, split):
 
 def test_metainfo(synthetic):
     bop = _load('bop', synthetic, split='train')
-    df = _load('df', synthetic, split='train', symmetric_obj_ids=[2])
+    df = _load('df', synthetic, split='train')
     meta = bop.metainfo
     assert meta['obj_ids'] == (1, 2, 3)
     assert meta['symmetric_obj_ids'] == (2,)  # from dataset_info.json
     assert meta['dataset_name'] == 'synthetic_linemod'
     assert len(set(meta['classes'])) == 3
+    # the DenseFusion copy carries the same dataset_info.json
     assert df.metainfo['symmetric_obj_ids'] == (2,)
+    assert df.metainfo['classes'] == meta['classes']
     for obj_id in meta['obj_ids']:
         assert meta['diameters'][obj_id] == pytest.approx(
             df.metainfo['diameters'][obj_id])

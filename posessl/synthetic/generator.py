@@ -1,0 +1,450 @@
+"""Writes a synthetic LINEMOD in the BOP layout (and DenseFusion's).
+
+Layout (like BOP ``lm``: one object per scene, scene id = object id)::
+
+    <root>/dataset_info.json  camera.json
+    <root>/models/models_info.json  obj_000001.ply ...
+    <root>/{train,test}/<scene:06d>/rgb/<im:06d>.png
+                                   mask/<im:06d>_000000.png
+                                   mask_visib/<im:06d>_000000.png
+                                   [depth/<im:06d>.png]  (uint16, mm)
+                                   scene_gt.json scene_camera.json
+                                   scene_gt_info.json
+    [<root>/densefusion/data/<NN>/{rgb,mask,[depth]}/<NNNN>.png, gt.yml,
+     info.yml, train.txt, test.txt; densefusion/models/obj_<NN>.ply,
+     models_info.yml]
+
+``train`` and ``test`` are two independent camera paths around the same
+objects. BOP boxes are ``[x, y, w, h]`` with ``w = x_max - x_min`` (the BOP
+toolkit's convention); ``bbox_obj`` and ``px_count_all`` come from the
+full silhouette on a canvas three times the image size, as in BOP.
+"""
+import json
+import os
+import shutil
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Deque, Dict, List, Optional, Union
+
+import numpy as np
+import trimesh
+import yaml
+from tqdm import tqdm
+
+from ..geometry import project_points
+from ..version import __version__
+from .background import clutter_cubemap
+from .meshes import random_rotation
+from .objects import SyntheticObject, make_objects
+from .png import encode_png
+from .render import Renderer
+from .trajectory import camera_path, lighting
+
+#: LINEMOD's camera (all frames) at 640 x 480.
+LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
+                      [0.0, 573.57043, 242.04899],
+                      [0.0, 0.0, 1.0]])
+LINEMOD_SIZE = (640, 480)
+DEPTH_SCALE = 1.0  # depth PNG units per mm, as LINEMOD's
+SPLITS = ('train', 'test')
+DATASET_NAME = 'synthetic_linemod'
+# files and folders the generator owns inside its root
+_OUTPUTS = ('dataset_info.json', 'camera.json', 'models', 'train', 'test',
+            'densefusion')
+
+
+def camera_matrix(width: int, height: int) -> np.ndarray:
+    """LINEMOD's camera matrix scaled to a ``width x height`` image.
+
+    Pixel centres stay aligned: ``c' = (c + 0.5) s - 0.5``.
+    """
+    sx, sy = width / LINEMOD_SIZE[0], height / LINEMOD_SIZE[1]
+    K = LINEMOD_K.copy()
+    K[0, 0] *= sx
+    K[1, 1] *= sy
+    K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    return K
+
+
+def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
+                               num_objects: int = 3,
+                               train_frames: int = 300,
+                               test_frames: int = 100, width: int = 640,
+                               height: int = 480, seed: int = 0,
+                               depth: bool = False, densefusion: bool = False,
+                               overwrite: bool = False,
+                               progress: bool = True) -> str:
+    """Generate a synthetic LINEMOD-format data set.
+
+    Args:
+        out_dir: root folder; created if missing, must be empty unless
+            ``overwrite`` (which replaces only the generator's own files).
+        num_objects: objects (one scene each); with three: two asymmetric
+            and one symmetric.
+        train_frames, test_frames: frames per object of each split.
+        width, height: image size; the camera is LINEMOD's, scaled.
+        seed: everything is a function of the seed (byte-identical output).
+        depth: also write uint16 depth PNGs (camera z in mm).
+        densefusion: also write DenseFusion's "Linemod_preprocessed" layout
+            under ``<root>/densefusion``.
+        overwrite: allow a non-empty ``out_dir``.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The absolute path of the root folder.
+    """
+    _check_args(num_objects, train_frames, test_frames, width, height, seed,
+                densefusion)
+    K = camera_matrix(width, height)
+    # the GL context first: without EGL nothing gets written
+    renderer = Renderer(width, height, K, with_depth=depth)
+    try:
+        root = _prepare_root(Path(out_dir), overwrite)
+        objects = make_objects(num_objects, seed)
+        _write_models(root, objects)
+        _write_json(root / 'camera.json', {
+            'cx': K[0, 2], 'cy': K[1, 2], 'depth_scale': DEPTH_SCALE,
+            'fx': K[0, 0], 'fy': K[1, 1], 'height': height, 'width': width})
+        if densefusion:
+            _write_densefusion_models(root / 'densefusion' / 'models',
+                                      objects)
+        _render_all(renderer, root, objects, K, seed, train_frames,
+                    test_frames, depth, densefusion, progress)
+    finally:
+        renderer.release()
+    dataset_info = {
+        'name': DATASET_NAME,
+        'objects': {str(o.obj_id): o.name for o in objects},
+        'kinds': {str(o.obj_id): o.kind for o in objects},
+        'symmetric_obj_ids': [o.obj_id for o in objects if o.symmetric],
+        'seed': seed, 'generator': f'posessl {__version__}',
+        'splits': {'train': train_frames, 'test': test_frames},
+        'width': width, 'height': height, 'depth': depth,
+        'densefusion': densefusion, 'units': 'mm',
+        'depth_scale': DEPTH_SCALE}
+    _write_json(root / 'dataset_info.json', dataset_info, one_per_line=False)
+    if densefusion:  # names and symmetries for the DenseFusion loader too
+        _write_json(root / 'densefusion' / 'dataset_info.json', dataset_info,
+                    one_per_line=False)
+    return str(root)
+
+
+# ------------------------------------------------------------ sequences
+def _render_all(renderer: Renderer, root: Path,
+                objects: List[SyntheticObject], K: np.ndarray, seed: int,
+                train_frames: int, test_frames: int, depth: bool,
+                densefusion: bool, progress: bool) -> None:
+    """Render and write every object's train and test sequences."""
+    # cube faces of ~fx texels: a texel spans ~2 px at the view centre,
+    # so the background is a little soft (out of focus)
+    face = int(np.clip(2**np.round(np.log2(K[0, 0])), 128, 1024))
+    writer = _Writer()
+    bar = tqdm(total=len(objects) * (train_frames + test_frames),
+               disable=not progress, unit='frame', desc='synthetic LINEMOD',
+               dynamic_ncols=True)
+    try:
+        for obj in objects:
+            renderer.set_mesh(obj.mesh)
+            env_rng = np.random.default_rng(
+                np.random.SeedSequence([seed, 3, obj.obj_id]))
+            renderer.set_environment(clutter_cubemap(env_rng, face))
+            df = _DenseFusionScene(root / 'densefusion' / 'data'
+                                   / f'{obj.obj_id:02d}', depth) \
+                if densefusion else None
+            for split_idx, split in enumerate(SPLITS):
+                n = train_frames if split == 'train' else test_frames
+                if n == 0:
+                    continue
+                rng = np.random.default_rng(np.random.SeedSequence(
+                    [seed, 2, obj.obj_id, split_idx]))
+                _render_sequence(renderer, writer, rng, obj, K,
+                                 root / split / f'{obj.obj_id:06d}', n,
+                                 split, depth, df, bar)
+            if df is not None:
+                df.finish()
+        writer.flush()
+    finally:
+        writer.close()
+        bar.close()
+
+
+def _render_sequence(renderer: Renderer, writer: '_Writer',
+                     rng: np.random.Generator, obj: SyntheticObject,
+                     K: np.ndarray, scene_dir: Path, num: int, split: str,
+                     depth: bool, df: Optional['_DenseFusionScene'],
+                     bar: tqdm) -> None:
+    """Render and write one object's sequence of one split."""
+    path = camera_path(rng, num)
+    light = lighting(rng, num)
+    env_rotation = np.eye(3) if split == 'train' else random_rotation(rng)
+    noise_seeds = rng.integers(0, 2**32, size=num, dtype=np.uint64)
+    dirs = ['rgb', 'mask', 'mask_visib'] + (['depth'] if depth else [])
+    for d in dirs:
+        (scene_dir / d).mkdir(parents=True, exist_ok=True)
+    cam_K = [float(x) for x in K.ravel()]
+    w, h = renderer.width, renderer.height
+    scene_gt, scene_camera, scene_info = {}, {}, {}
+    for i in range(num):
+        R, t = path.R[i], path.t[i]
+        rgb, mask, z = renderer.render(
+            R, t, light_dir=light.light_dir[i], ambient=light.ambient[i],
+            diffuse=light.diffuse[i], specular=light.specular,
+            shininess=light.shininess, gain=light.gain[i],
+            background_gain=light.background_gain[i],
+            noise_std=light.noise_std, seed=int(noise_seeds[i]),
+            environment_rotation=env_rotation)
+        info = _gt_info(renderer, obj, R, t, K, mask, w, h)
+        gt = {'cam_R_m2c': [float(x) for x in R.ravel()],
+              'cam_t_m2c': [float(x) for x in t],
+              'obj_id': obj.obj_id}
+        scene_gt[str(i)] = [gt]
+        scene_camera[str(i)] = {'cam_K': cam_K, 'depth_scale': DEPTH_SCALE}
+        scene_info[str(i)] = [info]
+        depth_mm = _depth_uint16(z) if depth else None
+        writer.submit(_write_bop_frame, scene_dir, i, rgb, mask, depth_mm)
+        if df is not None:  # after the BOP frame (one worker, in order)
+            df.add(writer, split, scene_dir, i, mask, gt, info, cam_K)
+        bar.update(1)
+    _write_json(scene_dir / 'scene_gt.json', scene_gt)
+    _write_json(scene_dir / 'scene_camera.json', scene_camera)
+    _write_json(scene_dir / 'scene_gt_info.json', scene_info)
+
+
+def _gt_info(renderer: Renderer, obj: SyntheticObject, R: np.ndarray,
+             t: np.ndarray, K: np.ndarray, mask: np.ndarray, w: int,
+             h: int) -> dict:
+    """BOP ``scene_gt_info`` entry of one frame."""
+    visib = int(mask.sum())
+    bbox_visib = _bbox(mask)
+    uv = project_points(obj.mesh.vertices, R, t, K)
+    touches = (mask[0].any() or mask[-1].any() or mask[:, 0].any()
+               or mask[:, -1].any())
+    outside = (uv.min() < -0.5 or uv[:, 0].max() > w - 0.5
+               or uv[:, 1].max() > h - 0.5)
+    if touches or outside:
+        full = renderer.silhouette(R, t, w, h)
+        count_all = int(full.sum())
+        x, y, bw, bh = _bbox(full)
+        bbox_obj = [x - w, y - h, bw, bh] if count_all else [-1] * 4
+    else:
+        count_all, bbox_obj = visib, bbox_visib
+    fract = min(1.0, visib / count_all) if count_all else 0.0
+    return {'bbox_obj': bbox_obj, 'bbox_visib': bbox_visib,
+            'px_count_all': count_all, 'px_count_valid': visib,
+            'px_count_visib': visib, 'visib_fract': fract}
+
+
+def _bbox(mask: np.ndarray) -> List[int]:
+    """BOP box ``[x, y, x_max - x, y_max - y]`` of a mask, -1s if empty."""
+    cols = np.flatnonzero(mask.any(0))
+    rows = np.flatnonzero(mask.any(1))
+    if len(cols) == 0:
+        return [-1, -1, -1, -1]
+    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0]),
+            int(rows[-1] - rows[0])]
+
+
+def _depth_uint16(z: np.ndarray) -> np.ndarray:
+    """Camera z (mm, 0 = none) as LINEMOD's uint16 depth image."""
+    return np.clip(np.round(z / DEPTH_SCALE), 0, 65535).astype(np.uint16)
+
+
+def _write_bop_frame(scene_dir: Path, i: int, rgb: np.ndarray,
+                     mask: np.ndarray, depth_mm: Optional[np.ndarray]
+                     ) -> None:
+    """Encode and write one BOP frame (mask and mask_visib are equal: no
+    occluders)."""
+    name = f'{i:06d}'
+    (scene_dir / 'rgb' / f'{name}.png').write_bytes(encode_png(rgb))
+    mask_png = encode_png(mask.astype(np.uint8) * 255)
+    (scene_dir / 'mask' / f'{name}_000000.png').write_bytes(mask_png)
+    (scene_dir / 'mask_visib' / f'{name}_000000.png').write_bytes(mask_png)
+    if depth_mm is not None:
+        (scene_dir / 'depth' / f'{name}.png').write_bytes(
+            encode_png(depth_mm))
+
+
+# ------------------------------------------------------------ DenseFusion
+class _DenseFusionScene:
+    """One ``data/<NN>`` folder: train frames first, then test frames."""
+
+    def __init__(self, folder: Path, depth: bool) -> None:
+        self.folder = folder
+        self.depth = depth
+        for d in ['rgb', 'mask'] + (['depth'] if depth else []):
+            (folder / d).mkdir(parents=True, exist_ok=True)
+        self.gt: Dict[int, list] = {}
+        self.info: Dict[int, dict] = {}
+        self.ids: Dict[str, List[int]] = {s: [] for s in SPLITS}
+
+    def add(self, writer: '_Writer', split: str, bop_scene: Path,
+            bop_id: int, mask: np.ndarray, gt: dict, info: dict,
+            cam_K: List[float]) -> None:
+        """Queue one frame (same pose values as the BOP files).
+
+        The RGB and depth images are the BOP frame's files, hard-linked
+        where the file system allows (copied otherwise).
+        """
+        idx = len(self.gt)
+        self.ids[split].append(idx)
+        self.gt[idx] = [{'cam_R_m2c': gt['cam_R_m2c'],
+                         'cam_t_m2c': gt['cam_t_m2c'],
+                         'obj_bb': info['bbox_visib'],
+                         'obj_id': gt['obj_id']}]
+        self.info[idx] = {'cam_K': cam_K, 'depth_scale': DEPTH_SCALE}
+        writer.submit(self._write_frame, idx, bop_scene, bop_id, mask)
+
+    def _write_frame(self, idx: int, bop_scene: Path, bop_id: int,
+                     mask: np.ndarray) -> None:
+        name = f'{idx:04d}.png'
+        dirs = ['rgb'] + (['depth'] if self.depth else [])
+        for d in dirs:
+            _link_or_copy(bop_scene / d / f'{bop_id:06d}.png',
+                          self.folder / d / name)
+        # DenseFusion's masks are 3-channel, 255 on the object
+        mask3 = np.repeat(mask.astype(np.uint8)[..., None] * 255, 3, axis=2)
+        (self.folder / 'mask' / name).write_bytes(encode_png(mask3))
+
+    def finish(self) -> None:
+        """Write gt.yml, info.yml, train.txt and test.txt."""
+        _write_yaml(self.folder / 'gt.yml', self.gt)
+        _write_yaml(self.folder / 'info.yml', self.info)
+        for split in SPLITS:
+            lines = ''.join(f'{i:04d}\n' for i in self.ids[split])
+            (self.folder / f'{split}.txt').write_text(lines)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst``, or copy it across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _write_densefusion_models(folder: Path,
+                              objects: List[SyntheticObject]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    infos = {}
+    for obj in objects:
+        _write_ply(folder / f'obj_{obj.obj_id:02d}.ply', obj)
+        info = obj.models_info()
+        infos[obj.obj_id] = {k: info[k] for k in (
+            'diameter', 'min_x', 'min_y', 'min_z', 'size_x', 'size_y',
+            'size_z')}
+    _write_yaml(folder / 'models_info.yml', infos)
+
+
+# ------------------------------------------------------------ models
+def _write_models(root: Path, objects: List[SyntheticObject]) -> None:
+    folder = root / 'models'
+    folder.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        _write_ply(folder / f'obj_{obj.obj_id:06d}.ply', obj)
+    _write_json(folder / 'models_info.json',
+                {str(o.obj_id): o.models_info() for o in objects})
+
+
+def _write_ply(path: Path, obj: SyntheticObject) -> None:
+    """Binary PLY (mm) with vertex normals and colours, via trimesh."""
+    m = obj.mesh
+    colors = np.concatenate([m.colors, np.full((len(m.colors), 1), 255,
+                                               np.uint8)], 1)
+    mesh = trimesh.Trimesh(vertices=m.vertices, faces=m.faces,
+                           vertex_normals=m.normals, vertex_colors=colors,
+                           process=False)
+    data = trimesh.exchange.ply.export_ply(mesh, encoding='binary',
+                                           vertex_normal=True)
+    path.write_bytes(data)
+
+
+# ------------------------------------------------------------ helpers
+def _check_args(num_objects: int, train_frames: int, test_frames: int,
+                width: int, height: int, seed: int,
+                densefusion: bool) -> None:
+    def whole(name: str, value: object, low: int, high: int) -> None:
+        if (not isinstance(value, (int, np.integer))
+                or isinstance(value, bool) or not low <= value <= high):
+            raise ValueError(f'{name} must be a whole number in [{low}, '
+                             f'{high}], got {value!r}')
+
+    whole('num_objects', num_objects, 1, 99)
+    whole('train_frames', train_frames, 1, 999_999)
+    whole('test_frames', test_frames, 0, 999_999)
+    whole('width', width, 16, 8192)
+    whole('height', height, 16, 8192)
+    whole('seed', seed, 0, 2**63 - 1)
+    if densefusion and train_frames + test_frames > 10_000:
+        raise ValueError('the DenseFusion layout numbers frames with four '
+                         'digits: train_frames + test_frames must be <= '
+                         f'10000, got {train_frames + test_frames}')
+
+
+def _prepare_root(root: Path, overwrite: bool) -> Path:
+    """Create ``root``, refusing a non-empty one unless ``overwrite``."""
+    root = Path(os.path.abspath(root))
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f'{root}: output path is a file, not a '
+                                 'folder')
+    if root.is_dir() and any(root.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f'{root}: output folder is not empty '
+                                  '(pass overwrite=True / --overwrite to '
+                                  'replace its synthetic LINEMOD files)')
+        for name in _OUTPUTS:
+            target = root / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_json(path: Path, content: dict, one_per_line: bool = True) -> None:
+    """JSON with one top-level entry per line (like the BOP toolkit)."""
+    if not one_per_line:
+        path.write_text(json.dumps(content, indent=2) + '\n')
+        return
+    items = [f'  {json.dumps(str(k))}: {json.dumps(v)}'
+             for k, v in content.items()]
+    path.write_text('{\n' + ',\n'.join(items) + '\n}\n')
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared lists out in full (no ``&id``/``*id`` aliases)."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _write_yaml(path: Path, content: dict) -> None:
+    """YAML with flow-style number lists (like DenseFusion's files)."""
+    path.write_text(yaml.dump(content, Dumper=_PlainDumper,
+                              default_flow_style=None, sort_keys=False,
+                              width=1000))
+
+
+class _Writer:
+    """Encodes and writes files on one worker thread (zlib frees the GIL),
+    so PNG compression overlaps with rendering; errors surface on
+    ``flush``/``submit``."""
+
+    def __init__(self, max_pending: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Deque[Future] = deque()
+        self._max = max_pending
+
+    def submit(self, fn: Callable, *args: object) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._max:
+            self._pending.popleft().result()
+
+    def flush(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

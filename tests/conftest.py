@@ -1,0 +1,39 @@
+"""Shared pytest fixtures: a tiny synthetic LINEMOD set and the real sample.
+
+``synthetic_root`` generates one tiny set per test session (3 objects: two
+asymmetric and one symmetric; 30 train and 10 test frames each; 640 x 480;
+BOP and DenseFusion layouts; no depth) and returns its root folder.
+``lmo_sample_root`` returns the real LINEMOD-Occluded sample next to the
+repository, or skips the test where it is absent.
+"""
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LMO_SAMPLE = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_sample'
+
+#: Settings of the session's tiny synthetic set (tests may read them).
+SYNTHETIC_TINY = dict(num_objects=3, train_frames=30, test_frames=10,
+                      width=640, height=480, seed=0, depth=False,
+                      densefusion=True)
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Root of a tiny synthetic LINEMOD set, generated once per session."""
+    from posessl.synthetic import generate_synthetic_linemod
+
+    out_dir = tmp_path_factory.mktemp('synthetic_linemod')
+    root = generate_synthetic_linemod(out_dir, progress=False,
+                                      **SYNTHETIC_TINY)
+    return Path(root)
+
+
+@pytest.fixture(scope='session')
+def lmo_sample_root() -> Path:
+    """The real LINEMOD-Occluded sample (BOP layout), or skip."""
+    root = LMO_SAMPLE.resolve()
+    if not (root / 'camera.json').is_file():
+        pytest.skip(f'real LINEMOD-Occluded sample not found at {root}')
+    return root
