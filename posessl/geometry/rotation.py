@@ -1,5 +1,26 @@
-"""Rotation utilities (torch, batched over leading dimensions)."""
+"""Rotation utilities: the one place for rotation maths in posessl.
+
+Every function is torch, batched over leading dimensions, differentiable,
+and works in the dtype it is given (callers that run under autocast should
+pass float32). Conventions:
+
+* Rotation matrices act on column vectors: ``x_cam = R @ x_model + t``.
+* Quaternions are **scalar-first** ``(w, x, y, z)``;
+  :func:`matrix_to_quaternion` returns the representative with ``w >= 0``.
+  (scipy's ``Rotation.as_quat`` is scalar-last.)
+* Axis-angle is a rotation vector ``axis * angle`` (radians), angle in
+  ``[0, pi]``.
+* The 6D representation (Zhou et al., CVPR 2019) is the first two columns of
+  ``R`` concatenated: ``(R[:, 0], R[:, 1])``.
+"""
 import torch
+import torch.nn.functional as F
+
+__all__ = [
+    'geodesic_distance', 'rot6d_to_matrix', 'matrix_to_rot6d',
+    'quaternion_to_matrix', 'matrix_to_quaternion', 'axis_angle_to_matrix',
+    'matrix_to_axis_angle', 'svd_orthonormalize', 'skew', 'ray_rotation'
+]
 
 
 def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor,
@@ -13,3 +34,177 @@ def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor,
     trace = (R1 * R2).sum(dim=(-2, -1))
     cos = ((trace - 1.0) / 2.0).clamp(-1.0 + eps, 1.0 - eps)
     return torch.acos(cos)
+
+
+def skew(v: torch.Tensor) -> torch.Tensor:
+    """Cross-product matrix ``[v]x`` (..., 3, 3) of vectors ``v`` (..., 3)."""
+    zero = torch.zeros_like(v[..., 0])
+    x, y, z = v.unbind(-1)
+    return torch.stack([
+        torch.stack([zero, -z, y], -1),
+        torch.stack([z, zero, -x], -1),
+        torch.stack([-y, x, zero], -1),
+    ], -2)
+
+
+def rot6d_to_matrix(d6: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) from 6D vectors (..., 6).
+
+    Gram-Schmidt as in Zhou et al.: ``x = a / |a|``, ``z = x cross b``
+    normalised, ``y = z cross x``; ``R = [x y z]`` (columns). The result is
+    orthonormal with determinant +1 for any input where ``a`` and ``b`` are
+    not parallel.
+    """
+    if d6.shape[-1] != 6:
+        raise ValueError(f'rot6d_to_matrix needs (..., 6), got {d6.shape}')
+    a, b = d6[..., :3], d6[..., 3:]
+    x = F.normalize(a, dim=-1, eps=eps)
+    z = F.normalize(torch.cross(x, b, dim=-1), dim=-1, eps=eps)
+    y = torch.cross(z, x, dim=-1)
+    return torch.stack([x, y, z], dim=-1)
+
+
+def matrix_to_rot6d(R: torch.Tensor) -> torch.Tensor:
+    """6D vectors (..., 6): the first two columns of ``R`` (..., 3, 3)."""
+    return torch.cat([R[..., :, 0], R[..., :, 1]], dim=-1)
+
+
+def quaternion_to_matrix(q: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) from scalar-first quaternions (..., 4).
+
+    The quaternion is normalised first, so any non-zero 4-vector is accepted;
+    ``q`` and ``-q`` give the same matrix.
+    """
+    if q.shape[-1] != 4:
+        raise ValueError(
+            f'quaternion_to_matrix needs (..., 4) (w, x, y, z), got {q.shape}')
+    w, x, y, z = F.normalize(q, dim=-1, eps=eps).unbind(-1)
+    xx, yy, zz = x * x, y * y, z * z
+    xy, xz, yz = x * y, x * z, y * z
+    wx, wy, wz = w * x, w * y, w * z
+    return torch.stack([
+        torch.stack([1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy)], -1),
+        torch.stack([2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx)], -1),
+        torch.stack([2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy)], -1),
+    ], -2)
+
+
+def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
+    """Scalar-first unit quaternions (..., 4) with ``w >= 0`` from ``R``.
+
+    Shepperd's method: of the four ways to recover the quaternion, use the
+    one whose leading component (``w``, ``x``, ``y`` or ``z``) is largest, so
+    nothing is divided by a small number, also at 180 degrees where ``w`` is
+    zero.
+    """
+    if R.shape[-2:] != (3, 3):
+        raise ValueError(f'matrix_to_quaternion needs (..., 3, 3), '
+                         f'got {R.shape}')
+    r00, r01, r02 = R[..., 0, 0], R[..., 0, 1], R[..., 0, 2]
+    r10, r11, r12 = R[..., 1, 0], R[..., 1, 1], R[..., 1, 2]
+    r20, r21, r22 = R[..., 2, 0], R[..., 2, 1], R[..., 2, 2]
+    # 4 w^2, 4 x^2, 4 y^2, 4 z^2; they sum to 4, so the largest is >= 1.
+    squares = torch.stack([
+        1 + r00 + r11 + r22,
+        1 + r00 - r11 - r22,
+        1 - r00 + r11 - r22,
+        1 - r00 - r11 + r22,
+    ], -1)
+    # Two times the leading component of each candidate. Clamping only
+    # touches candidates that are not selected (the selected one is >= 1),
+    # and keeps their gradients finite.
+    lead = torch.sqrt(squares.clamp(min=0.1))
+    wx, wy, wz = r21 - r12, r02 - r20, r10 - r01
+    xy, xz, yz = r01 + r10, r02 + r20, r12 + r21
+    # Each row holds 2 * lead * (w, x, y, z) of one candidate.
+    candidates = torch.stack([
+        torch.stack([squares[..., 0], wx, wy, wz], -1),
+        torch.stack([wx, squares[..., 1], xy, xz], -1),
+        torch.stack([wy, xy, squares[..., 2], yz], -1),
+        torch.stack([wz, xz, yz, squares[..., 3]], -1),
+    ], -2) / (2 * lead[..., None])
+    best = squares.argmax(dim=-1)
+    index = best[..., None, None].expand(*best.shape, 1, 4)
+    q = candidates.gather(-2, index).squeeze(-2)
+    q = F.normalize(q, dim=-1)
+    return torch.where(q[..., :1] < 0, -q, q)
+
+
+def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) from rotation vectors (..., 3).
+
+    Rodrigues' formula ``I + sin(a)/a K + (1 - cos(a))/a^2 K^2`` with
+    ``K = [v]x``, using Taylor series below 1e-3 rad.
+    """
+    if rotvec.shape[-1] != 3:
+        raise ValueError(f'axis_angle_to_matrix needs (..., 3), '
+                         f'got {rotvec.shape}')
+    angle2 = (rotvec * rotvec).sum(-1)
+    angle = torch.sqrt(angle2.clamp(min=1e-12))
+    small = angle < 1e-3
+    safe = torch.where(small, torch.ones_like(angle), angle)
+    a = torch.where(small, 1 - angle2 / 6, torch.sin(safe) / safe)
+    b = torch.where(small, 0.5 - angle2 / 24,
+                    (1 - torch.cos(safe)) / (safe * safe))
+    K = skew(rotvec)
+    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
+    return eye + a[..., None, None] * K + b[..., None, None] * (K @ K)
+
+
+def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
+    """Rotation vectors (..., 3), angle in ``[0, pi]``, from ``R``.
+
+    Goes through :func:`matrix_to_quaternion` (``w >= 0``):
+    ``angle = 2 atan2(|xyz|, w)`` and ``v = xyz * angle / |xyz|``, with a
+    series for ``angle / sin(angle / 2)`` near zero. At exactly 180 degrees
+    ``v`` and ``-v`` are the same rotation; either may be returned.
+    """
+    q = matrix_to_quaternion(R)
+    w, xyz = q[..., 0], q[..., 1:]
+    s = torch.linalg.vector_norm(xyz, dim=-1)
+    angle = 2 * torch.atan2(s, w)
+    small = angle < 1e-3
+    safe_s = torch.where(small, torch.ones_like(s), s)
+    factor = torch.where(small, 2 + angle * angle / 12, angle / safe_s)
+    return xyz * factor[..., None]
+
+
+def svd_orthonormalize(M: torch.Tensor) -> torch.Tensor:
+    """The rotation nearest to ``M`` (..., 3, 3) in the Frobenius norm.
+
+    ``U diag(1, 1, det(U V^T)) V^T`` from ``M = U S V^T``: the result is
+    orthonormal with determinant +1 also when ``det(M) < 0`` (a reflection
+    is never returned). Use it to turn a raw 9-vector into a rotation.
+    """
+    if M.shape[-2:] != (3, 3):
+        raise ValueError(f'svd_orthonormalize needs (..., 3, 3), '
+                         f'got {M.shape}')
+    U, _, Vh = torch.linalg.svd(M)
+    d = torch.det(U @ Vh)
+    ones = torch.ones_like(d)
+    flip = torch.where(d < 0, -ones, ones)
+    D = torch.diag_embed(torch.stack([ones, ones, flip], -1))
+    return U @ D @ Vh
+
+
+def ray_rotation(direction: torch.Tensor) -> torch.Tensor:
+    """The smallest rotation taking the optical axis ``(0, 0, 1)`` onto a ray.
+
+    Args:
+        direction: (..., 3) ray directions in the camera frame, any length,
+            pointing in front of the camera (``z > 0``; the formula
+            breaks down only for a ray pointing straight backwards).
+
+    Returns:
+        (..., 3, 3) rotations ``R`` with ``R @ (0, 0, 1) = d / |d|``; the
+        rotation axis is ``z x d``. An allocentric rotation (relative to the
+        ray) becomes egocentric (camera frame) as ``ray_rotation(d) @ R``.
+    """
+    d = F.normalize(direction, dim=-1)
+    z_axis = torch.zeros_like(d)
+    z_axis[..., 2] = 1
+    v = torch.cross(z_axis, d, dim=-1)
+    c = d[..., 2]
+    K = skew(v)
+    eye = torch.eye(3, dtype=d.dtype, device=d.device).expand_as(K)
+    return eye + K + (K @ K) / (1 + c)[..., None, None]

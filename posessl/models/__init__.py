@@ -1,1 +1,19 @@
-"""Placeholder: filled by its issue."""
+"""Backbones, necks, heads, losses, data preprocessor and the two models.
+
+Importing this package registers every component in posessl's MODELS.
+"""
+from . import losses  # noqa: F401
+from .backbones import TorchvisionResNet, TorchvisionVGG
+from .data_preprocessor import PoseDataPreprocessor
+from .heads import CosineContrastiveHead, PoseRegressionHead
+from .necks import ProjectionNeck
+from .pretrainer import ContrastivePretrainer
+from .regressor import PoseRegressor
+from .utils import infer_out_channels, pool_features
+
+__all__ = [
+    'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
+    'CosineContrastiveHead', 'PoseRegressionHead', 'ProjectionNeck',
+    'ContrastivePretrainer', 'PoseRegressor', 'pool_features',
+    'infer_out_channels'
+]

@@ -1,0 +1,120 @@
+"""Self-supervised relative-viewpoint pretraining on triplets of frames."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from posessl.registry import MODELS
+
+from .utils import infer_out_channels, pool_features
+
+__all__ = ['ContrastivePretrainer', 'build_data_preprocessor']
+
+
+def build_data_preprocessor(
+        cfg: Optional[Union[dict, nn.Module]]) -> nn.Module:
+    """Build ``cfg`` in the posessl scope (``PoseDataPreprocessor`` when
+    ``None``), so it works without a Runner's default scope."""
+    if cfg is None:
+        # scoped, so the default also builds from another project's scope
+        cfg = dict(type='posessl.PoseDataPreprocessor')
+    if isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class ContrastivePretrainer(BaseModel):
+    """Backbone + projection neck + contrastive head.
+
+    Inputs come from ``TripletDataset`` through ``PoseDataPreprocessor``:
+    (3B, C, H, W), anchors then positives then negatives, with one data
+    sample (the anchor's) per triplet. Its state dict's ``backbone.*`` keys
+    initialise ``PoseRegressor`` (``init_cfg=dict(type='Pretrained',
+    checkpoint=..., prefix='backbone.')`` on the pose model's backbone).
+
+    Args:
+        backbone: backbone config; pooled (N, C) features are taken from its
+            output (an mmpretrain backbone's last feature map is pooled).
+        neck: projection config; ``in_channels`` is filled in.
+        head: contrastive head config.
+        data_preprocessor: defaults to ``PoseDataPreprocessor``.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        neck = dict(neck)
+        if neck.get('in_channels') is None:
+            neck['in_channels'] = infer_out_channels(self.backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features (N, D)."""
+        return pool_features(self.backbone(inputs))
+
+    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
+        """L2-normalised embeddings (N, E), float32."""
+        z = self.neck(self.extract_feat(inputs))
+        return F.normalize(z.float(), dim=-1)
+
+    def _split(self, inputs: torch.Tensor,
+               data_samples: Optional[Sequence]) -> int:
+        n = inputs.shape[0]
+        batch = len(data_samples) if data_samples is not None else n // 3
+        if n != 3 * batch or batch == 0:
+            raise ValueError(
+                f'ContrastivePretrainer.loss needs triplet batches: 3B images '
+                f'for B data samples, got {n} images for '
+                f'{len(data_samples) if data_samples is not None else "no"} '
+                'samples (use TripletDataset with PoseDataPreprocessor)')
+        return batch
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[Sequence] = None
+             ) -> Dict[str, torch.Tensor]:
+        """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch."""
+        batch = self._split(inputs, data_samples)
+        z = self.embed(inputs)
+        return self.head.loss(z[:batch], z[batch:2 * batch], z[2 * batch:],
+                              data_samples)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[Sequence] = None
+                ) -> Union[torch.Tensor, Sequence]:
+        """Embeddings: (N, E) without data samples; else each sample gets
+        ``pred_embedding`` (E,) of its image (its anchor for triplets)."""
+        z = self.embed(inputs)
+        if data_samples is None:
+            return z
+        if len(z) not in (len(data_samples), 3 * len(data_samples)):
+            raise ValueError(f'{len(z)} images for {len(data_samples)} '
+                             'data samples')
+        for sample, z_i in zip(data_samples, z[:len(data_samples)]):
+            sample.pred_embedding = z_i.detach()
+        return data_samples
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[Sequence] = None,
+                mode: str = 'tensor'
+                ) -> Union[Dict[str, torch.Tensor], torch.Tensor, Sequence]:
+        """``loss``, ``predict`` or ``tensor`` (the embeddings)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.embed(inputs)
+        raise ValueError(f'mode must be loss, predict or tensor, got {mode!r}')

@@ -1,0 +1,111 @@
+"""Pose regression: backbone + ``PoseRegressionHead``."""
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from posessl.registry import MODELS
+
+from .pretrainer import build_data_preprocessor
+from .utils import infer_out_channels, pool_features
+
+__all__ = ['PoseRegressor']
+
+
+@MODELS.register_module()
+class PoseRegressor(BaseModel):
+    """Regress ``R`` and ``t`` of the object in each crop.
+
+    Load the backbone from a pretraining checkpoint through its ``init_cfg``
+    (``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``), then
+    either probe it linearly (``freeze_backbone=True``: no gradients, and
+    the backbone, BatchNorm statistics included, stays in eval mode even
+    when ``train()`` is called) or fine-tune it with a smaller learning rate
+    (``paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)})`` in
+    the optimizer wrapper config).
+
+    Args:
+        backbone: backbone config (a posessl torchvision backbone, or an
+            mmpretrain one: its last feature map is pooled).
+        head: ``PoseRegressionHead`` config; ``in_channels`` is filled in.
+        freeze_backbone: linear probe.
+        data_preprocessor: defaults to ``PoseDataPreprocessor``.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 freeze_backbone: bool = False,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        head = dict(head)
+        if head.get('in_channels') is None:
+            head['in_channels'] = infer_out_channels(self.backbone)
+        self.head = MODELS.build(head)
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            for param in self.backbone.parameters():
+                param.requires_grad = False
+            self.backbone.eval()
+
+    def train(self, mode: bool = True) -> 'PoseRegressor':
+        """Set the mode; a frozen backbone always stays in eval mode."""
+        super().train(mode)
+        if self.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    def set_dataset_meta(self, metainfo: Mapping) -> None:
+        """Take ``model_points``, ``diameters`` and ``symmetric_obj_ids``
+        from a dataset's metainfo (``DatasetMetaHook`` calls this)."""
+        missing = [
+            key for key in ('model_points', 'diameters')
+            if metainfo.get(key) is None
+        ]
+        if missing:
+            name = metainfo.get('dataset_name', 'the dataset')
+            raise KeyError(f'metainfo of {name} lacks {missing}; the pose '
+                           'loss needs model points and diameters')
+        self.head.set_model_info(metainfo['model_points'],
+                                 metainfo['diameters'],
+                                 metainfo.get('symmetric_obj_ids', ()))
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features (N, D); no graph when frozen."""
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and not self.freeze_backbone):
+            return pool_features(self.backbone(inputs))
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Sequence) -> Dict[str, torch.Tensor]:
+        """The head's pose losses on the labelled frames of the batch."""
+        return self.head.loss(
+            self.extract_feat(inputs), data_samples, inputs.shape[-2:])
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Sequence) -> Sequence:
+        """Data samples with ``pred_R`` and ``pred_t`` (mm, camera frame)."""
+        return self.head.predict(
+            self.extract_feat(inputs), data_samples, inputs.shape[-2:])
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[Sequence] = None,
+                mode: str = 'tensor'
+                ) -> Union[Dict[str, torch.Tensor], Sequence,
+                           Tuple[torch.Tensor, torch.Tensor]]:
+        """``loss``, ``predict``, or ``tensor``: the raw head outputs
+        (rotation (N, 6 or 4), SITE (N, 3))."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        raise ValueError(f'mode must be loss, predict or tensor, got {mode!r}')

@@ -1,0 +1,79 @@
+"""Helpers shared by the posessl models."""
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+__all__ = ['pool_features', 'infer_out_channels', 'metainfo_tensor']
+
+
+def pool_features(output: Any) -> torch.Tensor:
+    """Pooled (N, C) features from whatever a backbone returns.
+
+    A tensor is used as it is when 2-D and global-average-pooled when 4-D; a
+    tuple or list (an mmpretrain backbone's feature maps, or a posessl
+    backbone's ``(pooled, feature_map)``) gives its last element.
+    """
+    if isinstance(output, (tuple, list)):
+        if not output:
+            raise ValueError('the backbone returned an empty tuple')
+        output = output[-1]
+    if not isinstance(output, torch.Tensor):
+        raise TypeError('a backbone must return a tensor or a tuple of '
+                        f'tensors, got {type(output).__name__}')
+    if output.dim() == 4:
+        return output.mean(dim=(2, 3))
+    if output.dim() == 2:
+        return output
+    raise ValueError('backbone output must be (N, C) or (N, C, H, W), got '
+                     f'{tuple(output.shape)}')
+
+
+def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
+    """``backbone.out_channels``, else the width of one dummy forward pass.
+
+    The dummy pass runs without gradients in eval mode (BatchNorm running
+    statistics are untouched) and restores the previous mode.
+    """
+    out_channels = getattr(backbone, 'out_channels', None)
+    if isinstance(out_channels, int):
+        return out_channels
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        param = next(backbone.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+        with torch.no_grad():
+            x = torch.zeros(1, 3, in_size, in_size, device=device)
+            width = pool_features(backbone(x)).shape[1]
+    finally:
+        backbone.train(was_training)
+    return int(width)
+
+
+def metainfo_tensor(samples: Sequence[Any],
+                    key: str,
+                    device: torch.device,
+                    dtype: torch.dtype = torch.float32,
+                    shape: Optional[tuple] = None) -> torch.Tensor:
+    """Stack metainfo ``key`` of every data sample into one tensor.
+
+    Raises:
+        KeyError: a sample lacks ``key`` (the message names the image).
+        ValueError: a value has the wrong shape.
+    """
+    values = []
+    for sample in samples:
+        if key not in sample:
+            raise KeyError(
+                f'data sample of {sample.get("img_path", "<unknown image>")} '
+                f'has no {key!r} in its metainfo; the pose model needs the '
+                'crop metadata written by MaskCenteredCrop')
+        value = np.asarray(sample.get(key), dtype=np.float64)
+        if shape is not None and value.shape != shape:
+            raise ValueError(
+                f'{key} of {sample.get("img_path", "<unknown image>")} must '
+                f'have shape {shape}, got {value.shape}')
+        values.append(value)
+    return torch.as_tensor(np.stack(values), dtype=dtype, device=device)
