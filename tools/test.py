@@ -73,10 +73,12 @@ def build_config(args: argparse.Namespace):
                 evaluator['csv_file'] = args.out
     if args.show_dir is not None:
         hooks = cfg.setdefault('default_hooks', {})
-        hooks['visualization'] = dict(
+        visualization = hooks.get('visualization') or {}
+        visualization.update(
             type='PoseVisualizationHook',
             draw=True,
             test_out_dir=args.show_dir)
+        hooks['visualization'] = visualization
     check_required_keys(cfg, ('model', 'test_dataloader',
                                    'test_evaluator'), 'testing')
     check_registered_types(cfg)

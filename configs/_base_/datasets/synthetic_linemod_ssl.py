@@ -1,0 +1,36 @@
+# Self-supervised pretraining data: triplets of training-split frames of the
+# synthetic LINEMOD default (no pose labels used), 64 px crops for the CPU.
+dataset_type = 'LinemodBOPDataset'
+data_root = 'data/synthetic_linemod'
+crop_size = 64
+
+train_pipeline = [
+    dict(type='LoadImageAndMask'),
+    dict(
+        type='MaskCenteredCrop',
+        mode='zoom',
+        out_size=crop_size,
+        scale=1.4,
+        center_jitter=0.05,
+        scale_jitter=0.1),
+    dict(type='PhotometricAug'),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(
+        type='TripletSampler',
+        shuffle=True,
+        pos_range=(1, 3),
+        neg_min_distance=20),
+    dataset=dict(
+        type='TripletDataset',
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            split='train',
+            pipeline=train_pipeline)),
+)
