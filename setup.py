@@ -40,13 +40,12 @@ setup(
     ],
     extras_require={
         'dev': ['pytest', 'pytest-timeout', 'ruff'],
+        # mmpretrain imports ``modelindex`` from the package model-index;
+        # importlib-metadata 8+ breaks its import
         'interop': [
-            'mmpretrain==1.2.0', 'einops', 'importlib-metadata', 'mat4py',
-            'modelindex'
+            'mmpretrain==1.2.0', 'model-index', 'ordered-set',
+            'importlib-metadata<8', 'einops', 'mat4py'
         ],
-    },
-    entry_points={
-        'console_scripts': [],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

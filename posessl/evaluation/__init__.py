@@ -31,6 +31,7 @@ from .retrieval import (
     nearest_neighbour_indices,
     nearest_neighbour_rotation_error,
     random_pick_rotation_error,
+    transfer_pose,
 )
 
 __all__ = [
@@ -40,5 +41,5 @@ __all__ = [
     'proj2d_error', 'rotation_error', 'translation_error', 'accuracy_at',
     'accuracy_auc', 'cm_deg_accuracy', 'nearest_neighbour_indices',
     'nearest_neighbour_rotation_error', 'random_pick_rotation_error',
-    'camera_viewpoint'
+    'camera_viewpoint', 'transfer_pose'
 ]

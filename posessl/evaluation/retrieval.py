@@ -13,11 +13,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posessl.geometry import (
+    crop_center_ray,
+    ray_rotation,
+    site_decode,
+    site_encode,
+)
+
 from .functional import rotation_error
 
 __all__ = [
     'nearest_neighbour_indices', 'nearest_neighbour_rotation_error',
-    'random_pick_rotation_error', 'camera_viewpoint'
+    'random_pick_rotation_error', 'camera_viewpoint', 'transfer_pose'
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -186,3 +193,31 @@ def camera_viewpoint(R: ArrayLike, t: ArrayLike,
     horiz = np.hypot(c[:, a], c[:, b])
     elevation = np.degrees(np.arctan2(c[:, up_axis], horiz))
     return azimuth, elevation, dist
+
+
+def transfer_pose(src_R: torch.Tensor, src_t: torch.Tensor,
+                  src_crop_K: torch.Tensor, dst_crop_K: torch.Tensor,
+                  out_size: Tuple[int, int]) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+    """The pose a retrieved (source) frame implies for a query crop.
+
+    Template matching in the pose head's own terms: the query gets the
+    source's SITE values (object offset in the crop, scale-normalised depth)
+    and its allocentric rotation (relative to the ray through the crop
+    centre), decoded with the query's crop camera. A pose transferred to
+    its own crop comes back unchanged.
+
+    Args:
+        src_R, src_t: (..., 3, 3) and (..., 3) source poses (mm).
+        src_crop_K, dst_crop_K: (..., 3, 3) camera matrices of both inputs.
+        out_size: ``(H, W)`` of the network input.
+
+    Returns:
+        ``(R, t)`` of the query, camera frame, mm.
+    """
+    site = site_encode(src_t, src_crop_K, out_size)
+    t = site_decode(site, dst_crop_K, out_size)
+    src_ray = ray_rotation(crop_center_ray(src_crop_K, out_size))
+    dst_ray = ray_rotation(crop_center_ray(dst_crop_K, out_size))
+    R = dst_ray @ src_ray.transpose(-1, -2) @ src_R
+    return R, t

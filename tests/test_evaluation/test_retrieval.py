@@ -112,3 +112,49 @@ def test_groups_restrict_matches_to_the_same_object():
     with pytest.raises(ValueError, match=r'groups \[3\] have no database'):
         nearest_neighbour_indices(query_emb, db_emb, query_groups=[1, 3],
                                   db_groups=db_obj)
+
+
+def _crop_K(cx: float, cy: float, zoom: float) -> torch.Tensor:
+    """Crop camera of a LINEMOD frame, 64 px input centred on (cx, cy)."""
+    from posessl.geometry import crop_camera_matrix
+    K = np.array([[572.4114, 0, 325.2611], [0, 573.57043, 242.04899],
+                  [0, 0, 1]])
+    x0 = cx - (64 - 1) / (2 * zoom)
+    y0 = cy - (64 - 1) / (2 * zoom)
+    return torch.as_tensor(crop_camera_matrix(K, x0, y0, zoom))
+
+
+def test_transfer_pose_to_its_own_crop_is_identity():
+    from scipy.spatial.transform import Rotation
+
+    from posessl.evaluation import transfer_pose
+    R = torch.as_tensor(Rotation.from_rotvec([0.3, -1.1, 0.4]).as_matrix())
+    t = torch.tensor([40.0, -25.0, 800.0], dtype=torch.float64)
+    K = _crop_K(370.0, 210.0, 0.4)
+    R2, t2 = transfer_pose(R, t, K, K, (64, 64))
+    torch.testing.assert_close(R2, R, atol=1e-12, rtol=0)
+    torch.testing.assert_close(t2, t, atol=1e-9, rtol=0)
+
+
+def test_transfer_pose_keeps_site_terms_and_allocentric_rotation():
+    from scipy.spatial.transform import Rotation
+
+    from posessl.evaluation import transfer_pose
+    from posessl.geometry import crop_center_ray, ray_rotation, site_encode
+    R = torch.as_tensor(Rotation.from_rotvec([1.0, 0.2, -0.5]).as_matrix())
+    t = torch.tensor([-60.0, 30.0, 650.0], dtype=torch.float64)
+    src_K, dst_K = _crop_K(250.0, 280.0, 0.5), _crop_K(420.0, 120.0, 0.25)
+    R2, t2 = transfer_pose(R, t, src_K, dst_K, (64, 64))
+    # the query crop sees the object where and as large as the source crop
+    torch.testing.assert_close(site_encode(t2, dst_K, (64, 64)),
+                               site_encode(t, src_K, (64, 64)), atol=1e-9,
+                               rtol=0)
+    # the rotation relative to each crop's central ray is the same
+    q_src = ray_rotation(crop_center_ray(src_K, (64, 64)))
+    q_dst = ray_rotation(crop_center_ray(dst_K, (64, 64)))
+    torch.testing.assert_close(q_dst.T @ R2, q_src.T @ R, atol=1e-12,
+                               rtol=0)
+    # half the zoom: the object looks twice as large in the source image,
+    # so it is half as far away
+    assert float(t2[2]) == pytest.approx(0.5 * float(t[2]), rel=1e-9)
+    assert abs(torch.det(R2) - 1) < 1e-12

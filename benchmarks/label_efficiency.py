@@ -1,0 +1,380 @@
+"""What self-supervised pretraining buys at each label fraction.
+
+For each label fraction and seed, the same pose model and schedule is trained
+from (a) the self-supervised checkpoint, fine-tuned and frozen (linear probe),
+(b) scratch, (c) an ImageNet checkpoint when a local file is given; plus a
+training-free baseline: the pose of the nearest labelled frame in the
+pretrained embedding space, transferred to the query crop. Every model is
+scored once on the test split with ADD(-S).
+
+    python benchmarks/label_efficiency.py [--fractions 0.02 0.05 0.1 1.0]
+        [--seeds 0 1 2] [--iters 300] [--ssl-checkpoint CKPT]
+        [--imagenet-checkpoint resnet18.pth] [--work-dir DIR]
+
+Writes ``results.csv`` and ``label_efficiency.png`` in the work dir and
+prints the table (with each run's training wall time). Finished runs are
+reused, so an interrupted benchmark resumes where it stopped.
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+POSE_CONFIGS = {
+    'ssl-ft': 'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+    'ssl-frozen':
+    'configs/pose/pose_r18-ssl-frozen_1xb32-600it_synthetic-10pct.py',
+    'scratch': 'configs/pose/pose_r18-scratch_1xb32-600it_synthetic-10pct.py',
+    'imagenet-ft':
+    'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+}
+SSL_CONFIG = 'configs/ssl/ssl_r18_1xb32-5e_synthetic.py'
+METRIC = 'add/ADD(-S)_0.1d'
+FIELDS = [
+    'method', 'label_fraction', 'seed', 'labelled_frames', 'ADD(-S)_0.1d',
+    'ADD(-S)_AUC', 'rot_err_median_deg', 'trans_err_median_mm', 'train_s'
+]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data-root', default='data/synthetic_linemod')
+    parser.add_argument('--work-dir', default='work_dirs/label_efficiency')
+    parser.add_argument(
+        '--fractions', type=float, nargs='+', default=[0.02, 0.05, 0.1, 1.0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument(
+        '--iters', type=int, default=300, help='pose training iterations')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        default=['ssl-ft', 'ssl-frozen', 'scratch', 'nearest-neighbour'],
+        choices=list(POSE_CONFIGS) + ['nearest-neighbour'])
+    parser.add_argument(
+        '--ssl-checkpoint',
+        default=None,
+        help='self-supervised checkpoint (default: train one with '
+        f'{SSL_CONFIG} into the work dir)')
+    parser.add_argument(
+        '--imagenet-checkpoint',
+        default=None,
+        help='a local torchvision ResNet18 state dict; adds imagenet-ft')
+    parser.add_argument('--num-workers', type=int, default=2)
+    return parser.parse_args(argv)
+
+
+def run(cmd: List[str]) -> float:
+    """Run a tool quietly from the repo root; returns its wall time."""
+    start = time.time()
+    log = osp.join(REPO, 'work_dirs', 'label_efficiency_last_command.log')
+    os.makedirs(osp.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        proc = subprocess.run([sys.executable] + cmd,
+                              cwd=REPO,
+                              stdout=f,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        sys.exit(f'error: {" ".join(cmd)} failed; see {log}')
+    return time.time() - start
+
+
+def schedule_options(iters: int) -> List[str]:
+    warmup = max(1, iters // 10)
+    return [
+        f'train_cfg.max_iters={iters}',
+        f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.T_max={iters - warmup}',
+        f'param_scheduler.1.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=100',
+    ]
+
+
+def last_metrics(test_dir: str) -> dict:
+    logs = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')))
+    if not logs:
+        sys.exit(f'error: no test metrics under {test_dir}')
+    with open(logs[-1]) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+
+
+def train_and_test(method: str, fraction: float, seed: int,
+                   args: argparse.Namespace, ssl_ckpt: str) -> dict:
+    """One pose run (reused when its test metrics already exist)."""
+    name = f'{method}_{fraction * 100:g}pct_seed{seed}'
+    run_dir = osp.join(args.work_dir, name)
+    done = osp.join(REPO, run_dir, 'result.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            return json.load(f)
+    config = POSE_CONFIGS[method]
+    data = [
+        f'train_dataloader.dataset.data_root={args.data_root}',
+        f'test_dataloader.dataset.data_root={args.data_root}',
+        f'train_dataloader.num_workers={args.num_workers}',
+        f'train_dataloader.persistent_workers={args.num_workers > 0}',
+        f'test_dataloader.num_workers={args.num_workers}',
+        f'test_dataloader.persistent_workers={args.num_workers > 0}',
+    ]
+    init = []
+    if method in ('ssl-ft', 'ssl-frozen'):
+        init = [f'model.backbone.init_cfg.checkpoint={ssl_ckpt}']
+    elif method == 'imagenet-ft':
+        init = [
+            f'model.backbone.init_cfg.checkpoint={args.imagenet_checkpoint}',
+            'model.backbone.init_cfg.prefix=None'
+        ]
+    train_dir = osp.join(run_dir, 'train')
+    train_s = run([
+        'tools/train.py', config, '--work-dir', train_dir, '--cfg-options'
+    ] + data + init + schedule_options(args.iters) + [
+        f'train_dataloader.dataset.label_fraction={fraction}',
+        f'randomness.seed={seed}'
+    ])
+    ckpt = osp.join(train_dir, f'iter_{args.iters}.pth')
+    test_dir = osp.join(run_dir, 'test')
+    run(['tools/test.py', config, ckpt, '--work-dir', test_dir,
+         '--cfg-options'] + data)
+    metrics = last_metrics(test_dir)
+    result = row(method, fraction, seed, labelled_frames(args, fraction),
+                 metrics, train_s)
+    with open(done, 'w') as f:
+        json.dump(result, f)
+    return result
+
+
+def row(method: str, fraction: float, seed: int, n_labelled: int,
+        metrics: Dict[str, float], train_s: float) -> dict:
+    return {
+        'method': method,
+        'label_fraction': fraction,
+        'seed': seed,
+        'labelled_frames': n_labelled,
+        'ADD(-S)_0.1d': metrics[METRIC],
+        'ADD(-S)_AUC': metrics['add/ADD(-S)_AUC'],
+        'rot_err_median_deg': metrics['add/rot_err_median_deg'],
+        'trans_err_median_mm': metrics['add/trans_err_median_mm'],
+        'train_s': round(train_s, 1),
+    }
+
+
+def _dataset(args: argparse.Namespace, split: str, **kwargs):
+    from posessl.registry import DATASETS
+    cfg = Config.fromfile(osp.join(REPO, POSE_CONFIGS['scratch']))
+    dataset = dict(cfg.test_dataloader.dataset)
+    dataset.update(
+        data_root=osp.join(REPO, args.data_root), split=split, **kwargs)
+    return DATASETS.build(dataset)
+
+
+def labelled_frames(args: argparse.Namespace, fraction: float) -> int:
+    return len(
+        _dataset(
+            args,
+            'train',
+            label_fraction=fraction,
+            labelled_only=True,
+            test_mode=False))
+
+
+def nearest_neighbour(fraction: float, seed: int, args: argparse.Namespace,
+                      ssl_ckpt: str) -> dict:
+    """Training-free baseline: each test crop takes the pose of the nearest
+    labelled training crop in the self-supervised embedding space."""
+    from mmengine.dataset import pseudo_collate
+
+    from posessl.evaluation import ADDMetric, transfer_pose
+    from posessl.evaluation.retrieval import nearest_neighbour_indices
+    from posessl.visualization.inference import build_inference_model
+    start = time.time()
+    model = build_inference_model(
+        Config.fromfile(osp.join(REPO, SSL_CONFIG)), ssl_ckpt)
+    labelled = _dataset(
+        args,
+        'train',
+        label_fraction=fraction,
+        labelled_only=True,
+        test_mode=False)
+    test = _dataset(args, 'test', test_mode=True)
+
+    def embed(dataset) -> tuple:
+        feats, samples = [], []
+        with torch.no_grad():
+            for i in range(0, len(dataset), 64):
+                batch = pseudo_collate(
+                    [dataset[j] for j in range(i, min(i + 64, len(dataset)))])
+                data = model.data_preprocessor(batch, False)
+                feats.append(model.embed(data['inputs']))
+                samples += data['data_samples']
+        return torch.cat(feats), samples
+
+    db_emb, db = embed(labelled)
+    q_emb, queries = embed(test)
+    idx = nearest_neighbour_indices(
+        q_emb,
+        db_emb,
+        query_groups=np.array([s.obj_id for s in queries]),
+        db_groups=np.array([s.obj_id for s in db]))
+    results = []
+    for query, j in zip(queries, idx.tolist()):
+        source = db[j]
+        size = tuple(query.img_shape[:2])
+        R, t = transfer_pose(
+            source.gt_R.double(), source.gt_t.double(),
+            torch.as_tensor(source.crop_K), torch.as_tensor(query.crop_K),
+            size)
+        query.pred_R, query.pred_t = R.float(), t.float()
+        results.append(query.to_dict())
+    metric = ADDMetric()
+    metric.dataset_meta = test.metainfo
+    metric.process({}, results)
+    metrics = {
+        f'add/{k}': v
+        for k, v in metric.compute_metrics(metric.results).items()
+    }
+    return row('nearest-neighbour', fraction, seed, len(labelled), metrics,
+               time.time() - start)
+
+
+def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
+    if args.ssl_checkpoint:
+        return args.ssl_checkpoint
+    cfg = Config.fromfile(osp.join(REPO, SSL_CONFIG))
+    ssl_dir = osp.join(args.work_dir, 'ssl')
+    ckpt = osp.join(ssl_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    if not osp.isfile(osp.join(REPO, ckpt)):
+        print(f'training the self-supervised model into {ssl_dir} ...')
+        resume = ['--resume'] if osp.isfile(
+            osp.join(REPO, ssl_dir, 'last_checkpoint')) else []
+        run(['tools/train.py', SSL_CONFIG, '--work-dir', ssl_dir] + resume +
+            [
+                '--cfg-options',
+                f'train_dataloader.dataset.dataset.data_root={args.data_root}'
+            ])
+    return ckpt
+
+
+def print_table(rows: List[dict]) -> None:
+    methods = sorted({r['method'] for r in rows})
+    fractions = sorted({r['label_fraction'] for r in rows})
+    print('\nADD(-S)@0.1d (%) on the test split, mean +- std over seeds; '
+          'median rotation error (deg); training wall time (s)')
+    head = f"{'method':<18}" + ''.join(
+        f'{f * 100:>6g}% labels' + ' ' * 16 for f in fractions)
+    print(head)
+    for method in methods:
+        cells = []
+        for fraction in fractions:
+            sel = [
+                r for r in rows
+                if r['method'] == method and r['label_fraction'] == fraction
+            ]
+            if not sel:
+                cells.append(' ' * 30)
+                continue
+            acc = np.array([r['ADD(-S)_0.1d'] for r in sel])
+            rot = np.median([r['rot_err_median_deg'] for r in sel])
+            secs = np.mean([r['train_s'] for r in sel])
+            spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
+            cells.append(f'{acc.mean():>6.1f}{spread:<6} {rot:>6.1f}deg '
+                         f'{secs:>6.0f}s   ')
+        print(f'{method:<18}' + ''.join(cells))
+
+
+def plot(rows: List[dict], out: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for method in sorted({r['method'] for r in rows}):
+        fractions = sorted({
+            r['label_fraction']
+            for r in rows if r['method'] == method
+        })
+        for ax, key in zip(axes, ('ADD(-S)_0.1d', 'rot_err_median_deg')):
+            vals = [[
+                r[key] for r in rows
+                if r['method'] == method and r['label_fraction'] == f
+            ] for f in fractions]
+            mean = [np.mean(v) for v in vals]
+            std = [np.std(v) for v in vals]
+            ax.errorbar([100 * f for f in fractions],
+                        mean,
+                        yerr=std,
+                        marker='o',
+                        capsize=3,
+                        label=method)
+    axes[0].set_ylabel('ADD(-S) accuracy at 0.1 d (%)')
+    axes[1].set_ylabel('median rotation error (deg)')
+    for ax in axes:
+        ax.set_xscale('log')
+        ax.set_xlabel('labelled training frames (%)')
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle('posessl label efficiency (synthetic LINEMOD, CPU scale)')
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(osp.join(REPO, args.data_root, 'dataset_info.json')):
+        sys.exit(f'error: no synthetic set at {args.data_root}; create it '
+                 'with `python tools/make_synthetic_linemod.py '
+                 f'{args.data_root}` (or run tools/run_pipeline.py)')
+    methods = list(args.methods)
+    if args.imagenet_checkpoint:
+        if not osp.isfile(args.imagenet_checkpoint):
+            sys.exit(f'error: {args.imagenet_checkpoint!r} does not exist')
+        methods.append('imagenet-ft')
+    elif 'imagenet-ft' in methods:
+        sys.exit('error: imagenet-ft needs --imagenet-checkpoint FILE '
+                 '(a local torchvision ResNet18 state dict)')
+    ssl_ckpt = ensure_ssl_checkpoint(args)
+    rows = []
+    for seed in args.seeds:
+        for fraction in args.fractions:
+            for method in methods:
+                print(f'{method:>18} {fraction:>6.0%} seed {seed} ...',
+                      end=' ',
+                      flush=True)
+                if method == 'nearest-neighbour':
+                    result = nearest_neighbour(fraction, seed, args,
+                                               ssl_ckpt)
+                else:
+                    result = train_and_test(method, fraction, seed, args,
+                                            ssl_ckpt)
+                rows.append(result)
+                print(f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
+                      f"rotation {result['rot_err_median_deg']:.1f} deg, "
+                      f"{result['train_s']:.0f} s")
+    out_dir = osp.join(REPO, args.work_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, osp.join(out_dir, 'label_efficiency.png'))
+    print_table(rows)
+    print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
+          f"{osp.join(args.work_dir, 'label_efficiency.png')}")
+    print(f'machine: {os.cpu_count()} CPU cores, torch '
+          f'{torch.__version__}, '
+          f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"  # noqa: E501
+          f'; pose schedule {args.iters} iterations, batch 32, 64 px')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,59 @@
+# Pose data of real LINEMOD (BOP `lm`): a labelled fraction of the training
+# split (GDR-Net's image_set files) for training; the test split scored once.
+# 224 px fixed-size crops centred on the mask. For GPUs.
+dataset_type = 'LinemodBOPDataset'
+data_root = 'data/lm'
+crop_size = 224
+label_fraction = 0.1
+obj_ids = [1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+# LINEMOD's object 4 is 'cam' here but 'camera' in GDR-Net's file names:
+# give a dict {obj_id: path} where names differ
+train_split_file = 'image_set/{name}_train.txt'
+test_split_file = 'image_set/{name}_test.txt'
+
+train_pipeline = [
+    dict(type='LoadImageAndMask'),
+    dict(type='MaskCenteredCrop', mode='center', out_size=crop_size,
+         crop_size=crop_size, center_jitter=0.05),
+    dict(type='PhotometricAug'),
+    dict(type='PackPoseInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageAndMask', skip_bad=False),
+    dict(type='MaskCenteredCrop', mode='center', out_size=crop_size,
+         crop_size=crop_size),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        obj_ids=obj_ids,
+        split_file=train_split_file,
+        label_fraction=label_fraction,
+        labelled_only=True,
+        pipeline=train_pipeline),
+)
+test_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        obj_ids=obj_ids,
+        split_file=test_split_file,
+        test_mode=True,
+        pipeline=test_pipeline),
+)
+test_evaluator = dict(type='ADDMetric')
