@@ -1,7 +1,8 @@
 # Self-supervised pretraining on real LINEMOD (BOP `lm` layout): triplets of
 # training-split frames of the 13 classic objects, 224 px fixed-size crops
 # centred on the mask (the original's pre-processing). For GPUs.
-# Training frames: GDR-Net's split files, <data_root>/image_set/<name>_train.txt
+# Training frames: GDR-Net's split files,
+# <data_root>/image_set/<name>_train.txt
 # (frame ids of the object's scene in lm/test); pose labels are not read.
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/lm'
