@@ -50,6 +50,34 @@ def test_load_image_and_mask_reads_rgb_and_bool(files):
     assert out['mask'] is None
 
 
+def test_load_cache_decodes_once_and_evicts_least_recent(files,
+                                                        monkeypatch):
+    import posessl.datasets.transforms.loading as loading
+    root, img, mask = files
+    decoded = []
+    real_decode = loading._decode
+    monkeypatch.setattr(loading, '_decode',
+                        lambda path, flags: decoded.append(path) or
+                        real_decode(path, flags))
+    load = TRANSFORMS.build(dict(type='LoadImageAndMask', cache_size=1))
+    first = dict(img_path=str(root / 'img.png'),
+                 mask_path=str(root / 'mask.png'))
+    second = dict(img_path=str(root / 'img.png'),
+                  mask_path=str(root / 'mask3.png'))
+    a = load(dict(first))
+    b = load(dict(first))
+    assert len(decoded) == 2  # image + mask, read once for both calls
+    assert b['img'] is a['img'] and b['mask'] is a['mask']
+    np.testing.assert_array_equal(b['img'], img)
+    np.testing.assert_array_equal(b['mask'], mask)
+    with pytest.raises(ValueError):  # cached arrays are read-only
+        b['img'][0, 0, 0] = 0
+    load(dict(second))  # evicts the first pair (cache_size=1)
+    load(dict(first))
+    assert len(decoded) == 6
+    assert TRANSFORMS.build(dict(type='LoadImageAndMask'))._cache == {}
+
+
 @pytest.mark.parametrize('img,mask,message', [
     ('missing.png', 'mask.png', 'missing.png: file not found'),
     ('broken.png', 'mask.png', 'broken.png: not a readable image'),

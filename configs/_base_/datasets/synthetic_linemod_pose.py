@@ -6,7 +6,7 @@ crop_size = 64
 label_fraction = 0.1
 
 train_pipeline = [
-    dict(type='LoadImageAndMask'),
+    dict(type='LoadImageAndMask', cache_size=1000),  # decode each frame once
     dict(
         type='MaskCenteredCrop',
         mode='zoom',

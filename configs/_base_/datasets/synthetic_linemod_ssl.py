@@ -5,7 +5,7 @@ data_root = 'data/synthetic_linemod'
 crop_size = 64
 
 train_pipeline = [
-    dict(type='LoadImageAndMask'),
+    dict(type='LoadImageAndMask', cache_size=1000),  # decode each frame once
     dict(
         type='MaskCenteredCrop',
         mode='zoom',

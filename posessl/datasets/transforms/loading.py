@@ -1,5 +1,6 @@
 """Loading the RGB image and the object mask of a data info."""
 import logging
+from collections import OrderedDict
 from typing import Optional, Tuple
 
 import cv2
@@ -69,15 +70,42 @@ class LoadImageAndMask(BaseTransform):
     ``None``, so MMEngine's dataset draws another sample; with
     ``skip_bad=False`` (testing) it raises.
 
+    With ``cache_size > 0`` each process keeps the last ``cache_size``
+    decoded image/mask pairs (least recently used out first), as read-only
+    arrays: small sets such as a labelled fraction are then decoded once
+    instead of every epoch. A pair costs about 1.2 MB at 640 x 480.
+
     Args:
         skip_bad: Skip (True) or raise on (False) a bad sample.
         with_mask: Read the mask.
+        cache_size: How many decoded pairs to keep per process (0: none).
     """
 
-    def __init__(self, skip_bad: bool = True, with_mask: bool = True) -> None:
+    def __init__(self, skip_bad: bool = True, with_mask: bool = True,
+                 cache_size: int = 0) -> None:
         self.skip_bad = skip_bad
         self.with_mask = with_mask
+        self.cache_size = int(cache_size)
+        self._cache: 'OrderedDict[tuple, tuple]' = OrderedDict()
         self.num_skipped = 0
+
+    def _load_cached(
+            self, results: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        if self.cache_size <= 0:
+            return self._load(results)
+        key = (results['img_path'], results.get('mask_path'),
+               results.get('ori_shape'))
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        pair = self._load(results)
+        for array in pair:
+            if array is not None:
+                array.flags.writeable = False  # shared by later reads
+        self._cache[key] = pair
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return pair
 
     def _load(self, results: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         path = results['img_path']
@@ -102,7 +130,7 @@ class LoadImageAndMask(BaseTransform):
     def transform(self, results: dict) -> Optional[dict]:
         """Load the image and mask of ``results`` (a data info)."""
         try:
-            img, mask = self._load(results)
+            img, mask = self._load_cached(results)
         except (DataError, OSError) as e:
             if not self.skip_bad:
                 raise
@@ -119,4 +147,4 @@ class LoadImageAndMask(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(skip_bad={self.skip_bad}, '
-                f'with_mask={self.with_mask})')
+                f'with_mask={self.with_mask}, cache_size={self.cache_size})')
