@@ -7,22 +7,20 @@
 that the BOP toolkit scores unchanged; ``--show-dir`` saves pose overlays.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
 from mmengine.runner import Runner
 
 from posessl.engine.checkpoint_safety import CheckpointError
 from posessl.engine.runner_setup import (
-    DictAction,
     UserError,
+    add_runner_arguments,
     check_checkpoint,
     check_data_roots,
     check_registered_types,
     check_required_keys,
     configure_device,
-    load_config,
+    load_tool_config,
 )
 
 
@@ -30,36 +28,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a posessl model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument(
         '--out', help='write predictions as a BOP results CSV to this file')
     parser.add_argument(
         '--show-dir',
         help='save images with GT (green) and predicted (red) poses here, '
         'relative to the work dir\'s timestamped run folder')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def build_config(args: argparse.Namespace):
-    cfg = load_config(args.config, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
+    check_required_keys(cfg, ('model', 'test_dataloader', 'test_evaluator'),
+                        'testing')
     check_checkpoint(args.checkpoint, 'checkpoint')
     cfg.load_from = args.checkpoint
     if args.out is not None:
@@ -79,8 +61,6 @@ def build_config(args: argparse.Namespace):
             draw=True,
             test_out_dir=args.show_dir)
         hooks['visualization'] = visualization
-    check_required_keys(cfg, ('model', 'test_dataloader',
-                                   'test_evaluator'), 'testing')
     check_registered_types(cfg)
     check_data_roots(cfg)
     configure_device(cfg, args.launcher, amp=False)

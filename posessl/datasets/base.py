@@ -44,7 +44,7 @@ from mmengine.logging import print_log
 
 from posessl.registry import TRANSFORMS
 
-from .io import DataError, read_frame_ids
+from .io import DataError, read_frame_ids, read_json
 from .metainfo import (
     CLASSIC_SYMMETRIC_OBJ_IDS,
     load_model_points,
@@ -311,6 +311,18 @@ class LinemodBaseDataset(BaseDataset):
     def get_cat_ids(self, idx: int) -> List[int]:
         """Object id of sample ``idx`` (for MMEngine's dataset wrappers)."""
         return [int(self.get_data_info(idx)['obj_id'])]
+
+
+def read_dataset_info(root: str) -> Tuple[str, Optional[dict]]:
+    """``(path, contents)`` of ``<root>/dataset_info.json`` (contents
+    ``None`` where the file is absent; the synthetic generator writes it)."""
+    path = os.path.join(root, 'dataset_info.json')
+    if not os.path.isfile(path):
+        return path, None
+    info = read_json(path)
+    if not isinstance(info, dict):
+        raise DataError(f'{path}: expected a JSON object')
+    return path, info
 
 
 def default_symmetric(dataset_info: Optional[dict],

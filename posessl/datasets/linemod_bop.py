@@ -16,6 +16,7 @@ from .base import (
     list_frames,
     names_from_dataset_info,
     parse_cam_K,
+    read_dataset_info,
 )
 from .io import DataError, int_keyed, read_json
 from .metainfo import check_diameter, load_model_points, model_file
@@ -71,11 +72,7 @@ class LinemodBOPDataset(LinemodBaseDataset):
         root = self.data_root
         info_path = os.path.join(root, 'models', 'models_info.json')
         models_info = int_keyed(read_json(info_path), info_path)
-        ds_path = os.path.join(root, 'dataset_info.json')
-        dataset_info = read_json(ds_path) if os.path.isfile(ds_path) \
-            else None
-        if dataset_info is not None and not isinstance(dataset_info, dict):
-            raise DataError(f'{ds_path}: expected a JSON object')
+        ds_path, dataset_info = read_dataset_info(root)
         if obj_ids is None:
             ids = tuple(sorted(models_info))
         else:

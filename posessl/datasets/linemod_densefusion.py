@@ -12,8 +12,9 @@ from .base import (
     list_frames,
     names_from_dataset_info,
     parse_cam_K,
+    read_dataset_info,
 )
-from .io import DataError, int_keyed, read_frame_ids, read_json, read_yaml
+from .io import DataError, int_keyed, read_frame_ids, read_yaml
 from .metainfo import CLASSIC_SYMMETRIC_OBJ_IDS, check_diameter, model_file
 
 __all__ = ['LinemodDenseFusionDataset']
@@ -63,11 +64,7 @@ class LinemodDenseFusionDataset(LinemodBaseDataset):
         root = self.data_root
         info_path = os.path.join(root, 'models', 'models_info.yml')
         models_info = int_keyed(read_yaml(info_path), info_path)
-        ds_path = os.path.join(root, 'dataset_info.json')
-        dataset_info = read_json(ds_path) if os.path.isfile(ds_path) \
-            else None
-        if dataset_info is not None and not isinstance(dataset_info, dict):
-            raise DataError(f'{ds_path}: expected a JSON object')
+        ds_path, dataset_info = read_dataset_info(root)
         if obj_ids is None:
             ids = tuple(
                 sorted(i for i in models_info

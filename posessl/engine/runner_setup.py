@@ -3,6 +3,7 @@
 Each check turns a mistake that would surface as a traceback deep inside the
 Runner into one line that says what is wrong and how to fix it.
 """
+import argparse
 import difflib
 import os
 import os.path as osp
@@ -16,14 +17,43 @@ from mmengine.registry import root as mmengine_root
 import posessl.registry as posessl_registry
 
 __all__ = [
-    'UserError', 'load_config', 'check_required_keys',
-    'check_registered_types', 'check_data_roots',
+    'UserError', 'add_runner_arguments', 'load_tool_config', 'load_config',
+    'check_required_keys', 'check_registered_types', 'check_data_roots',
     'check_checkpoint', 'configure_device', 'DictAction'
 ]
 
 
 class UserError(Exception):
     """A mistake in the command line or config, reported in one line."""
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share."""
+    parser.add_argument('--work-dir', help='where logs, checkpoints and '
+                        'results go (default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.backbone.depth=34')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_tool_config(args: argparse.Namespace) -> Config:
+    """The config with ``--cfg-options`` merged and the work dir set."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

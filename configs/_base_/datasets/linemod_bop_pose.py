@@ -30,7 +30,9 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # iteration-based schedule: an endless sampler, because MMEngine sleeps
+    # 2 s at every epoch end, and a 10 % subset is only a few batches long
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
