@@ -70,7 +70,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--imagenet-checkpoint',
         default=None,
         help='a local torchvision ResNet18 state dict; adds imagenet-ft')
-    parser.add_argument('--num-workers', type=int, default=2)
+    parser.add_argument('--num-workers', type=int, default=0)
     return parser.parse_args(argv)
 
 
