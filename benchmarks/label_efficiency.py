@@ -17,7 +17,6 @@ reused, so an interrupted benchmark resumes where it stopped.
 """
 import argparse
 import csv
-import glob
 import json
 import os
 import os.path as osp
@@ -29,6 +28,11 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.config import Config
+
+from posessl.engine.runner_setup import (
+    iteration_schedule_options,
+    last_logged_metrics,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 POSE_CONFIGS = {
@@ -89,27 +93,6 @@ def run(cmd: List[str]) -> float:
     return time.time() - start
 
 
-def schedule_options(iters: int) -> List[str]:
-    warmup = max(1, iters // 10)
-    return [
-        f'train_cfg.max_iters={iters}',
-        f'param_scheduler.0.end={warmup}',
-        f'param_scheduler.1.begin={warmup}',
-        f'param_scheduler.1.T_max={iters - warmup}',
-        f'param_scheduler.1.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=100',
-    ]
-
-
-def last_metrics(test_dir: str) -> dict:
-    logs = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')))
-    if not logs:
-        sys.exit(f'error: no test metrics under {test_dir}')
-    with open(logs[-1]) as f:
-        return json.loads(f.read().strip().splitlines()[-1])
-
-
 def train_and_test(method: str, fraction: float, seed: int,
                    args: argparse.Namespace, ssl_ckpt: str) -> dict:
     """One pose run (reused when its test metrics already exist)."""
@@ -139,7 +122,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     train_dir = osp.join(run_dir, 'train')
     train_s = run([
         'tools/train.py', config, '--work-dir', train_dir, '--cfg-options'
-    ] + data + init + schedule_options(args.iters) + [
+    ] + data + init + iteration_schedule_options(args.iters) + [
+        'default_hooks.logger.interval=100',
         f'train_dataloader.dataset.label_fraction={fraction}',
         f'randomness.seed={seed}'
     ])
@@ -147,7 +131,9 @@ def train_and_test(method: str, fraction: float, seed: int,
     test_dir = osp.join(run_dir, 'test')
     run(['tools/test.py', config, ckpt, '--work-dir', test_dir,
          '--cfg-options'] + data)
-    metrics = last_metrics(test_dir)
+    metrics = last_logged_metrics(osp.join(REPO, test_dir))
+    if not metrics:
+        sys.exit(f'error: no test metrics under {test_dir}')
     result = row(method, fraction, seed, labelled_frames(args, fraction),
                  metrics, train_s)
     with open(done, 'w') as f:

@@ -22,6 +22,11 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from posessl.engine.runner_setup import (
+    iteration_schedule_options,
+    last_logged_metrics,
+)
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SSL_CONFIG = 'configs/ssl/ssl_r18_1xb32-5e_synthetic.py'
 POSE_CONFIG = 'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py'
@@ -132,14 +137,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         f'train_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
     ]
-    schedule = [] if pose_iters == pose_cfg.train_cfg.max_iters else [
-        f'train_cfg.max_iters={pose_iters}',
-        f'param_scheduler.0.end={max(1, pose_iters // 10)}',
-        f'param_scheduler.1.begin={max(1, pose_iters // 10)}',
-        f'param_scheduler.1.T_max={pose_iters - max(1, pose_iters // 10)}',
-        f'param_scheduler.1.end={pose_iters}',
-        f'default_hooks.checkpoint.interval={pose_iters}',
-    ]
+    schedule = [] if pose_iters == pose_cfg.train_cfg.max_iters else \
+        iteration_schedule_options(pose_iters)
     pose_ckpt = train_stage(args.pose_config, pose_dir, data_options + [
         f'train_dataloader.dataset.label_fraction={args.label_fraction}',
         f'model.backbone.init_cfg.checkpoint={ssl_ckpt}',
@@ -156,11 +155,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     ] + data_options + ['default_hooks.visualization.interval=10'])
     print(f'({time.time() - t0:.0f} s)')
 
-    logs = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')))
-    metrics = {}
-    if logs:
-        with open(logs[-1]) as f:
-            metrics = json.loads(f.read().strip().splitlines()[-1])
+    metrics = last_logged_metrics(osp.join(REPO, test_dir))
     overlays = sorted(
         glob.glob(osp.join(REPO, test_dir, '*', 'overlays', '**', '*.png'),
                   recursive=True))

@@ -5,6 +5,8 @@ Runner into one line that says what is wrong and how to fix it.
 """
 import argparse
 import difflib
+import glob
+import json
 import os
 import os.path as osp
 from typing import Any, Iterator, List, Optional, Tuple
@@ -19,7 +21,8 @@ import posessl.registry as posessl_registry
 __all__ = [
     'UserError', 'add_runner_arguments', 'load_tool_config', 'load_config',
     'check_required_keys', 'check_registered_types', 'check_data_roots',
-    'check_checkpoint', 'configure_device', 'DictAction'
+    'check_checkpoint', 'configure_device', 'DictAction',
+    'iteration_schedule_options', 'last_logged_metrics'
 ]
 
 
@@ -222,3 +225,29 @@ def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
                             'tools/dist_train.sh.')
         if not torch.distributed.is_initialized():
             torch.distributed.init_process_group(backend='gloo')
+
+
+def iteration_schedule_options(iters: int) -> List[str]:
+    """``--cfg-options`` that shorten or stretch the pose configs'
+    iteration schedule (linear warm-up over the first tenth, then cosine)
+    to ``iters`` steps, checkpointing at the end."""
+    warmup = max(1, iters // 10)
+    return [
+        f'train_cfg.max_iters={iters}',
+        f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.T_max={iters - warmup}',
+        f'param_scheduler.1.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+    ]
+
+
+def last_logged_metrics(work_dir: str) -> dict:
+    """The metrics MMEngine's LoggerHook dumped for the latest run in
+    ``work_dir`` (``<work_dir>/<timestamp>/<timestamp>.json``); ``{}``
+    where there is none."""
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.json')))
+    if not logs:
+        return {}
+    with open(logs[-1]) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
