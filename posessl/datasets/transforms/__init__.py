@@ -1,11 +1,12 @@
 """Data transforms: loading, object-centred crops, augmentation, packing."""
+from .background import MaskBackground
 from .crop import MaskCenteredCrop, box_center, mask_box, warp_crop
 from .formatting import PackPoseInputs
 from .loading import LoadImageAndMask, read_mask, read_rgb
 from .photometric import PhotometricAug
 
 __all__ = [
-    'LoadImageAndMask', 'MaskCenteredCrop', 'PhotometricAug',
+    'LoadImageAndMask', 'MaskCenteredCrop', 'MaskBackground', 'PhotometricAug',
     'PackPoseInputs', 'box_center', 'mask_box', 'warp_crop', 'read_rgb',
     'read_mask'
 ]

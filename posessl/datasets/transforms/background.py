@@ -1,0 +1,80 @@
+"""Replace the background of an object crop using its mask."""
+from typing import Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from posessl.registry import TRANSFORMS
+
+from ..io import DataError
+
+__all__ = ['MaskBackground']
+
+_FILLS = ('constant', 'noise', 'random_colour')
+
+#: ImageNet's mean colour (0-255): zero after the default normalisation.
+IMAGENET_MEAN_RGB = (124, 116, 104)
+
+
+@TRANSFORMS.register_module()
+class MaskBackground(BaseTransform):
+    """Overwrite every pixel outside the object mask of ``img``.
+
+    The mask is free wherever the crop comes from it, and the background
+    is where a crop network finds shortcuts that do not transfer: the
+    surroundings of neighbouring frames look alike whatever the object
+    does, and a test scene need not share the training one. Run it after
+    :class:`MaskCenteredCrop` (which crops the mask with the image) and
+    before :class:`PhotometricAug`.
+
+    Fills:
+
+    * ``'constant'``: ``value`` everywhere (default ImageNet's mean colour,
+      zero after normalisation).
+    * ``'noise'``: independent uniform noise in [0, 255] per pixel.
+    * ``'random_colour'``: one uniform random colour per image.
+
+    Args:
+        fill: ``'constant'``, ``'noise'`` or ``'random_colour'``.
+        value: RGB of the ``'constant'`` fill.
+    """
+
+    def __init__(self, fill: str = 'constant',
+                 value: Sequence[int] = IMAGENET_MEAN_RGB) -> None:
+        if fill not in _FILLS:
+            raise ValueError(f'MaskBackground: fill must be one of {_FILLS}, '
+                             f'got {fill!r}')
+        value = tuple(int(v) for v in value)
+        if len(value) != 3 or not all(0 <= v <= 255 for v in value):
+            raise ValueError('MaskBackground: value must be three integers '
+                             f'in [0, 255], got {value}')
+        self.fill = fill
+        self.value = value
+
+    def transform(self, results: dict) -> dict:
+        """Fill the background of ``results['img']`` (uint8, H x W x 3)."""
+        mask = results.get('mask')
+        if mask is None:
+            raise DataError(
+                f"{results.get('img_path')}: MaskBackground needs the object "
+                'mask; load it (LoadImageAndMask with_mask=True) and crop it '
+                'with MaskCenteredCrop first')
+        img = results['img']
+        if mask.shape != img.shape[:2]:
+            raise DataError(f"{results.get('img_path')}: mask shape "
+                            f'{mask.shape} does not match the image '
+                            f'{img.shape[:2]}')
+        background = ~mask.astype(bool)
+        img = img.copy()
+        if self.fill == 'constant':
+            img[background] = self.value
+        elif self.fill == 'random_colour':
+            img[background] = np.random.randint(0, 256, 3, dtype=np.uint8)
+        else:
+            img[background] = np.random.randint(
+                0, 256, (int(background.sum()), 3), dtype=np.uint8)
+        results['img'] = img
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(fill={self.fill!r})'
