@@ -42,6 +42,7 @@ MINIMAL = {
     'TRANSFORMS': {
         'LoadImageAndMask': lambda root: _LOAD,
         'MaskCenteredCrop': lambda root: dict(type='MaskCenteredCrop'),
+        'MaskBackground': lambda root: dict(type='MaskBackground'),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
     },
