@@ -39,7 +39,7 @@ from .meshes import random_rotation
 from .objects import SyntheticObject, make_objects
 from .png import encode_png
 from .render import Renderer
-from .trajectory import camera_path, lighting
+from .trajectory import MAX_TRAIN_STEP, camera_path, lighting
 
 #: LINEMOD's camera (all frames) at 640 x 480.
 LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
@@ -176,8 +176,11 @@ def _render_sequence(renderer: Renderer, writer: '_Writer',
                      depth: bool, df: Optional['_DenseFusionScene'],
                      bar: tqdm) -> None:
     """Render and write one object's sequence of one split."""
-    path = camera_path(rng, num)
-    light = lighting(rng, num)
+    # a training sequence is a video (the triplet sampler needs neighbours);
+    # a test sequence only needs to cover the recording
+    max_step = MAX_TRAIN_STEP if split == 'train' else None
+    path = camera_path(rng, num, max_step)
+    light = lighting(rng, num, max_step)
     env_rotation = np.eye(3) if split == 'train' else random_rotation(rng)
     noise_seeds = rng.integers(0, 2**32, size=num, dtype=np.uint64)
     dirs = ['rgb', 'mask', 'mask_visib'] + (['depth'] if depth else [])

@@ -17,7 +17,7 @@ from posessl.synthetic import LINEMOD_K, generate_synthetic_linemod
 
 REPO = Path(__file__).resolve().parents[2]
 W, H = 160, 120
-# seed 80: object 1's last train frames are cut by the image border
+# seed 82: four of object 1's train frames are cut by the image border
 TINY = dict(num_objects=2, train_frames=8, test_frames=3, width=W, height=H,
             depth=True, densefusion=True, progress=False)
 
@@ -31,7 +31,7 @@ def _hashes(root: Path) -> dict:
 def tiny_sets(tmp_path_factory):
     base = tmp_path_factory.mktemp('tiny')
     return [Path(generate_synthetic_linemod(base / name, seed=seed, **TINY))
-            for name, seed in (('a', 80), ('b', 80), ('c', 81))]
+            for name, seed in (('a', 82), ('b', 82), ('c', 83))]
 
 
 def test_same_seed_gives_byte_identical_files(tiny_sets):

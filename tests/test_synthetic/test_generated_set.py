@@ -209,8 +209,9 @@ def test_consecutive_train_frames_are_neighbouring_viewpoints(
         Rs = np.stack([_pose(gt[str(i)][0])[0] for i in range(TRAIN)])
         near = _angles_deg(Rs, 1)
         far = np.concatenate([_angles_deg(Rs, g) for g in range(20, TRAIN)])
-        assert np.median(near) < 3.0, obj_id
-        assert near.max() < 8.0, obj_id
+        # a 30-frame sequence is every 4.5th frame of a recording piece
+        assert np.median(near) < 6.0, obj_id
+        assert near.max() < 12.0, obj_id
         assert np.median(far) > 10.0, obj_id
         # the camera moves smoothly: distance changes by < 5 % per frame
         ts = np.stack([_pose(gt[str(i)][0])[1] for i in range(TRAIN)])
@@ -250,7 +251,9 @@ def test_neighbouring_frames_see_a_similar_background(synthetic_root: Path):
 
         near = np.median([diff(i, i + 1) for i in range(0, TRAIN - 1, 3)])
         far = np.median([diff(i, i + 20) for i in range(TRAIN - 20)])
-        assert near < 0.6 * far, obj_id
+        # consecutive frames are 4.5 recording frames apart here (a
+        # 30-frame training sequence, see trajectory.recording_frames)
+        assert near < 0.75 * far, obj_id
 
 
 def _sha(path: Path) -> str:
