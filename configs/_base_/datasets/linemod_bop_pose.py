@@ -1,6 +1,11 @@
 # Pose data of real LINEMOD (BOP `lm`): a labelled fraction of the training
 # split (GDR-Net's image_set files) for training; the test split scored once.
 # 224 px fixed-size crops centred on the mask. For GPUs.
+# The background outside the object mask is replaced by a constant colour
+# (MaskBackground), as on the synthetic default: neighbouring frames share
+# their surroundings, a shortcut for relative-viewpoint pretraining. Drop it
+# (in both pipelines) when the test crops come from box-only detections
+# (MaskCenteredCrop box_source='detections'), where no mask exists.
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/lm'
 crop_size = 224
@@ -15,6 +20,7 @@ train_pipeline = [
     dict(type='LoadImageAndMask'),
     dict(type='MaskCenteredCrop', mode='center', out_size=crop_size,
          crop_size=crop_size, center_jitter=0.05),
+    dict(type='MaskBackground'),  # see the note above
     dict(type='PhotometricAug'),
     dict(type='PackPoseInputs'),
 ]
@@ -22,6 +28,7 @@ test_pipeline = [
     dict(type='LoadImageAndMask', skip_bad=False),
     dict(type='MaskCenteredCrop', mode='center', out_size=crop_size,
          crop_size=crop_size),
+    dict(type='MaskBackground'),  # see the note above
     dict(type='PackPoseInputs'),
 ]
 

@@ -4,6 +4,11 @@
 # Training frames: GDR-Net's split files,
 # <data_root>/image_set/<name>_train.txt
 # (frame ids of the object's scene in lm/test); pose labels are not read.
+# The background outside the object mask is replaced by a constant colour
+# (MaskBackground), as on the synthetic default: neighbouring frames share
+# their surroundings, a shortcut for relative-viewpoint pretraining. Drop it
+# (in both pipelines) when the test crops come from box-only detections
+# (MaskCenteredCrop box_source='detections'), where no mask exists.
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/lm'
 crop_size = 224
@@ -14,6 +19,7 @@ train_pipeline = [
     dict(type='LoadImageAndMask'),
     dict(type='MaskCenteredCrop', mode='center', out_size=crop_size,
          crop_size=crop_size),
+    dict(type='MaskBackground'),  # see the note above
     dict(type='PhotometricAug'),
     dict(type='PackPoseInputs'),
 ]
