@@ -8,15 +8,19 @@ pretrained embedding space, transferred to the query crop. Every model is
 scored once on the test split with ADD(-S).
 
     python benchmarks/label_efficiency.py [--fractions 0.02 0.05 0.1 1.0]
-        [--seeds 0 1 2] [--iters 300] [--ssl-checkpoint CKPT]
+        [--seeds 0 1 2] [--iters 600] [--ssl-checkpoint CKPT]
         [--imagenet-checkpoint resnet18.pth] [--work-dir DIR]
 
-Writes ``results.csv`` and ``label_efficiency.png`` in the work dir and
-prints the table (with each run's training wall time). Finished runs are
-reused, so an interrupted benchmark resumes where it stopped.
+Each finished run keeps its row (``<method>_<N>pct_seed<S>/result.json``)
+and is reused, so an interrupted benchmark resumes where it stopped, and
+calls with different ``--fractions`` / ``--seeds`` add up. After every run
+it rewrites ``results.csv`` and ``label_efficiency.png`` in the work dir
+from all finished runs, and at the end prints their table (with the number
+of seeds and each method's mean training wall time).
 """
 import argparse
 import csv
+import glob
 import json
 import os
 import os.path as osp
@@ -59,7 +63,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--fractions', type=float, nargs='+', default=[0.02, 0.05, 0.1, 1.0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument(
-        '--iters', type=int, default=300, help='pose training iterations')
+        '--iters',
+        type=int,
+        default=None,
+        help='pose training iterations (default: the configs\' schedule)')
     parser.add_argument(
         '--methods',
         nargs='+',
@@ -93,15 +100,19 @@ def run(cmd: List[str]) -> float:
     return time.time() - start
 
 
+def result_file(method: str, fraction: float, seed: int,
+                args: argparse.Namespace) -> str:
+    """Where one run's result row is kept (its presence = finished)."""
+    return osp.join(REPO, args.work_dir,
+                    f'{method}_{fraction * 100:g}pct_seed{seed}',
+                    'result.json')
+
+
 def train_and_test(method: str, fraction: float, seed: int,
                    args: argparse.Namespace, ssl_ckpt: str) -> dict:
-    """One pose run (reused when its test metrics already exist)."""
-    name = f'{method}_{fraction * 100:g}pct_seed{seed}'
-    run_dir = osp.join(args.work_dir, name)
-    done = osp.join(REPO, run_dir, 'result.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            return json.load(f)
+    """One pose run."""
+    done = result_file(method, fraction, seed, args)
+    run_dir = osp.relpath(osp.dirname(done), REPO)
     config = POSE_CONFIGS[method]
     data = [
         f'train_dataloader.dataset.data_root={args.data_root}',
@@ -134,11 +145,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     metrics = last_logged_metrics(osp.join(REPO, test_dir))
     if not metrics:
         sys.exit(f'error: no test metrics under {test_dir}')
-    result = row(method, fraction, seed, labelled_frames(args, fraction),
-                 metrics, train_s)
-    with open(done, 'w') as f:
-        json.dump(result, f)
-    return result
+    return row(method, fraction, seed, labelled_frames(args, fraction),
+               metrics, train_s)
 
 
 def row(method: str, fraction: float, seed: int, n_labelled: int,
@@ -255,10 +263,10 @@ def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
 def print_table(rows: List[dict]) -> None:
     methods = sorted({r['method'] for r in rows})
     fractions = sorted({r['label_fraction'] for r in rows})
-    print('\nADD(-S)@0.1d (%) on the test split, mean +- std over seeds; '
-          'median rotation error (deg); training wall time (s)')
+    print('\nADD(-S)@0.1d (%) on the test split, mean +- std over n seeds; '
+          'median rotation error (deg); mean training wall time (s)')
     head = f"{'method':<18}" + ''.join(
-        f'{f * 100:>6g}% labels' + ' ' * 16 for f in fractions)
+        f'{f * 100:>6g}% labels' + ' ' * 17 for f in fractions)
     print(head)
     for method in methods:
         cells = []
@@ -268,14 +276,14 @@ def print_table(rows: List[dict]) -> None:
                 if r['method'] == method and r['label_fraction'] == fraction
             ]
             if not sel:
-                cells.append(' ' * 30)
+                cells.append(' ' * 31)
                 continue
             acc = np.array([r['ADD(-S)_0.1d'] for r in sel])
             rot = np.median([r['rot_err_median_deg'] for r in sel])
             secs = np.mean([r['train_s'] for r in sel])
             spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
-            cells.append(f'{acc.mean():>6.1f}{spread:<6} {rot:>6.1f}deg '
-                         f'{secs:>6.0f}s   ')
+            cells.append(f'{acc.mean():>5.1f}{spread:<6}n{len(sel)} '
+                         f'{rot:>5.1f}deg {secs:>4.0f}s   ')
         print(f'{method:<18}' + ''.join(cells))
 
 
@@ -314,6 +322,28 @@ def plot(rows: List[dict], out: str) -> None:
     fig.savefig(out, dpi=110)
 
 
+def finished_rows(args: argparse.Namespace) -> List[dict]:
+    """Every finished run in the work dir, from this or earlier calls."""
+    rows = []
+    for path in glob.glob(osp.join(REPO, args.work_dir, '*', 'result.json')):
+        with open(path) as f:
+            rows.append(json.load(f))
+    return sorted(rows, key=lambda r: (r['method'], r['label_fraction'],
+                                       r['seed']))
+
+
+def write_outputs(args: argparse.Namespace) -> List[dict]:
+    """The CSV and the plot of every finished run in the work dir."""
+    rows = finished_rows(args)
+    out_dir = osp.join(REPO, args.work_dir)
+    with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, osp.join(out_dir, 'label_efficiency.png'))
+    return rows
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(osp.join(REPO, args.data_root, 'dataset_info.json')):
@@ -328,32 +358,35 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif 'imagenet-ft' in methods:
         sys.exit('error: imagenet-ft needs --imagenet-checkpoint FILE '
                  '(a local torchvision ResNet18 state dict)')
+    if args.iters is None:
+        args.iters = Config.fromfile(osp.join(
+            REPO, POSE_CONFIGS['scratch'])).train_cfg.max_iters
     ssl_ckpt = ensure_ssl_checkpoint(args)
-    rows = []
     for seed in args.seeds:
         for fraction in args.fractions:
             for method in methods:
                 print(f'{method:>18} {fraction:>6.0%} seed {seed} ...',
                       end=' ',
                       flush=True)
-                if method == 'nearest-neighbour':
-                    result = nearest_neighbour(fraction, seed, args,
-                                               ssl_ckpt)
+                done = result_file(method, fraction, seed, args)
+                if osp.isfile(done):  # finished earlier: reuse it
+                    with open(done) as f:
+                        result = json.load(f)
                 else:
-                    result = train_and_test(method, fraction, seed, args,
-                                            ssl_ckpt)
-                rows.append(result)
+                    if method == 'nearest-neighbour':
+                        result = nearest_neighbour(fraction, seed, args,
+                                                   ssl_ckpt)
+                    else:
+                        result = train_and_test(method, fraction, seed,
+                                                args, ssl_ckpt)
+                    os.makedirs(osp.dirname(done), exist_ok=True)
+                    with open(done, 'w') as f:
+                        json.dump(result, f)
                 print(f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
                       f"rotation {result['rot_err_median_deg']:.1f} deg, "
                       f"{result['train_s']:.0f} s")
-    out_dir = osp.join(REPO, args.work_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    plot(rows, osp.join(out_dir, 'label_efficiency.png'))
-    print_table(rows)
+                write_outputs(args)
+    print_table(write_outputs(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
           f"{osp.join(args.work_dir, 'label_efficiency.png')}")
     print(f'machine: {os.cpu_count()} CPU cores, torch '
