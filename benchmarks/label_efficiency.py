@@ -382,10 +382,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                     os.makedirs(osp.dirname(done), exist_ok=True)
                     with open(done, 'w') as f:
                         json.dump(result, f)
+                    write_outputs(args)  # what is finished so far
                 print(f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
                       f"rotation {result['rot_err_median_deg']:.1f} deg, "
                       f"{result['train_s']:.0f} s")
-                write_outputs(args)
     print_table(write_outputs(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
           f"{osp.join(args.work_dir, 'label_efficiency.png')}")

@@ -5,10 +5,11 @@ import itertools
 import cv2
 import numpy as np
 import pytest
+import torch
 from scipy.spatial import cKDTree
 from synthetic_helpers import axis_angle_matrix, brute_force_diameter
 
-from posessl.geometry import project_points
+from posessl.geometry import geodesic_distance, project_points
 from posessl.synthetic import (
     LINEMOD_K,
     camera_path,
@@ -162,8 +163,8 @@ def test_camera_path_is_smooth_and_covers_the_upper_hemisphere():
 
 
 def _angle_deg(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
-    cos = (np.einsum('...ij,...ij->...', Ra, Rb) - 1) / 2
-    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return np.degrees(geodesic_distance(torch.as_tensor(Ra),
+                                        torch.as_tensor(Rb)).numpy())
 
 
 def test_recording_frames_subsample_evenly():
