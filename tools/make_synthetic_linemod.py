@@ -34,6 +34,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--densefusion', action='store_true',
                         help='also write the DenseFusion layout under '
                         'OUT_DIR/densefusion')
+    parser.add_argument('--test-recording', choices=('same', 'new'),
+                        default='same',
+                        help="'same' (default, LINEMOD's protocol): the test "
+                        'frames lie between the training frames of one '
+                        "recording; 'new': the test split is an independent "
+                        'recording (other path, light and sensor)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the generated files of a non-empty '
                         'OUT_DIR')
@@ -54,7 +60,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             train_frames=args.train_frames, test_frames=args.test_frames,
             width=args.size[0], height=args.size[1], seed=args.seed,
             depth=args.depth, densefusion=args.densefusion,
-            overwrite=args.overwrite, progress=True)
+            overwrite=args.overwrite, test_recording=args.test_recording,
+            progress=True)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -71,6 +71,28 @@ def run(cmd: List[str]) -> None:
         sys.exit(f'error: stage failed ({proc.returncode}): {" ".join(cmd)}')
 
 
+def check_reused_data(info_file: str, size: dict, seed: int) -> None:
+    """Exit with a clear message when an existing synthetic set is not the
+    one this run would generate (other sizes, seed, or test protocol)."""
+    with open(info_file) as f:
+        info = json.load(f)
+    wanted = {'objects': size['num_objects'],
+              'splits': {'train': size['train_frames'],
+                         'test': size['test_frames']},
+              'seed': seed, 'test_recording': 'same'}
+    found = {'objects': len(info.get('objects', {})),
+             'splits': info.get('splits'), 'seed': info.get('seed'),
+             # sets made before the option existed used independent
+             # test recordings
+             'test_recording': info.get('test_recording', 'new')}
+    diff = [f'{k} {found[k]!r} (wanted {wanted[k]!r})' for k in wanted
+            if found[k] != wanted[k]]
+    if diff:
+        sys.exit(f'error: {info_file}: this synthetic set differs from the '
+                 f'one this run generates: {"; ".join(diff)}. Delete its '
+                 'folder to regenerate it, or give another --data-root.')
+
+
 def stage(index: int, title: str) -> float:
     print(f'\n=== [{index}/4] {title} ===', flush=True)
     return time.time()
@@ -105,7 +127,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     ]
 
     t0 = stage(1, 'synthetic LINEMOD data')
-    if osp.isfile(osp.join(REPO, data_root, 'dataset_info.json')):
+    info_file = osp.join(REPO, data_root, 'dataset_info.json')
+    if osp.isfile(info_file):
+        check_reused_data(info_file, size, args.seed)
         print(f'reusing {data_root}')
     else:
         run([

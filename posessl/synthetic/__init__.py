@@ -18,11 +18,21 @@ from .objects import (
 )
 from .png import encode_png
 from .render import Renderer, projection_matrix
-from .trajectory import CameraPath, Lighting, camera_path, lighting
+from .trajectory import (
+    CameraPath,
+    Lighting,
+    camera_path,
+    held_out_frames,
+    lighting,
+    recording_frames,
+    recording_lighting,
+    recording_path,
+)
 
 __all__ = [
     'generate_synthetic_linemod', 'camera_matrix', 'LINEMOD_K',
     'LINEMOD_SIZE', 'SyntheticObject', 'make_object', 'make_objects',
     'model_diameter', 'Renderer', 'projection_matrix', 'CameraPath',
-    'Lighting', 'camera_path', 'lighting', 'encode_png'
+    'Lighting', 'camera_path', 'lighting', 'recording_path',
+    'recording_lighting', 'recording_frames', 'held_out_frames', 'encode_png'
 ]

@@ -14,10 +14,13 @@ Layout (like BOP ``lm``: one object per scene, scene id = object id)::
      info.yml, train.txt, test.txt; densefusion/models/obj_<NN>.ply,
      models_info.yml]
 
-``train`` and ``test`` are two independent camera paths around the same
-objects. BOP boxes are ``[x, y, w, h]`` with ``w = x_max - x_min`` (the BOP
-toolkit's convention); ``bbox_obj`` and ``px_count_all`` come from the
-full silhouette on a canvas three times the image size, as in BOP.
+By default (``test_recording='same'``) ``train`` and ``test`` are disjoint
+frames of one recording per object, as in LINEMOD's standard split: the
+training frames are a video, the test frames lie between them. With
+``'new'`` the test split is an independent recording. BOP boxes are
+``[x, y, w, h]`` with ``w = x_max - x_min`` (the BOP toolkit's convention);
+``bbox_obj`` and ``px_count_all`` come from the full silhouette on a canvas
+three times the image size, as in BOP.
 """
 import json
 import os
@@ -25,7 +28,7 @@ import shutil
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Deque, Dict, List, Optional, Union
+from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import trimesh
@@ -39,7 +42,18 @@ from .meshes import random_rotation
 from .objects import SyntheticObject, make_objects
 from .png import encode_png
 from .render import Renderer
-from .trajectory import MAX_TRAIN_STEP, camera_path, lighting
+from .trajectory import (
+    MAX_TRAIN_STEP,
+    RECORDING_FRAMES,
+    CameraPath,
+    Lighting,
+    camera_path,
+    held_out_frames,
+    lighting,
+    recording_frames,
+    recording_lighting,
+    recording_path,
+)
 
 #: LINEMOD's camera (all frames) at 640 x 480.
 LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
@@ -48,6 +62,8 @@ LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
 LINEMOD_SIZE = (640, 480)
 DEPTH_SCALE = 1.0  # depth PNG units per mm, as LINEMOD's
 SPLITS = ('train', 'test')
+#: Where the test split comes from (see :func:`generate_synthetic_linemod`).
+TEST_RECORDINGS = ('same', 'new')
 DATASET_NAME = 'synthetic_linemod'
 # files and folders the generator owns inside its root
 _OUTPUTS = ('dataset_info.json', 'camera.json', 'models', 'train', 'test',
@@ -75,6 +91,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
                                height: int = 480, seed: int = 0,
                                depth: bool = False, densefusion: bool = False,
                                overwrite: bool = False,
+                               test_recording: str = 'same',
                                progress: bool = True) -> str:
     """Generate a synthetic LINEMOD-format data set.
 
@@ -90,13 +107,20 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         densefusion: also write DenseFusion's "Linemod_preprocessed" layout
             under ``<root>/densefusion``.
         overwrite: allow a non-empty ``out_dir``.
+        test_recording: ``'same'`` (LINEMOD's protocol): both splits are
+            frames of one recording per object, the training split a video
+            (every ~4th frame) and the test split frames in between, under
+            the same light; ``train_frames + test_frames`` must fit in the
+            1,200-frame recording. ``'new'``: the test split is a second,
+            independent recording (its own path, light, white balance and
+            sensor noise), a harder test of generalisation than LINEMOD's.
         progress: show a tqdm progress bar.
 
     Returns:
         The absolute path of the root folder.
     """
     _check_args(num_objects, train_frames, test_frames, width, height, seed,
-                densefusion)
+                densefusion, test_recording)
     K = camera_matrix(width, height)
     # the GL context first: without EGL nothing gets written
     renderer = Renderer(width, height, K, with_depth=depth)
@@ -111,7 +135,8 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
             _write_densefusion_models(root / 'densefusion' / 'models',
                                       objects)
         _render_all(renderer, root, objects, K, seed, train_frames,
-                    test_frames, depth, densefusion, progress)
+                    test_frames, depth, densefusion, test_recording,
+                    progress)
     finally:
         renderer.release()
     dataset_info = {
@@ -121,6 +146,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         'symmetric_obj_ids': [o.obj_id for o in objects if o.symmetric],
         'seed': seed, 'generator': f'posessl {__version__}',
         'splits': {'train': train_frames, 'test': test_frames},
+        'test_recording': test_recording,
         'width': width, 'height': height, 'depth': depth,
         'densefusion': densefusion, 'units': 'mm',
         'depth_scale': DEPTH_SCALE}
@@ -135,7 +161,8 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
 def _render_all(renderer: Renderer, root: Path,
                 objects: List[SyntheticObject], K: np.ndarray, seed: int,
                 train_frames: int, test_frames: int, depth: bool,
-                densefusion: bool, progress: bool) -> None:
+                densefusion: bool, test_recording: str,
+                progress: bool) -> None:
     """Render and write every object's train and test sequences."""
     # cube faces of ~fx texels: a texel spans ~2 px at the view centre,
     # so the background is a little soft (out of focus)
@@ -144,6 +171,7 @@ def _render_all(renderer: Renderer, root: Path,
     bar = tqdm(total=len(objects) * (train_frames + test_frames),
                disable=not progress, unit='frame', desc='synthetic LINEMOD',
                dynamic_ncols=True)
+    sizes = {'train': train_frames, 'test': test_frames}
     try:
         for obj in objects:
             renderer.set_mesh(obj.mesh)
@@ -153,15 +181,16 @@ def _render_all(renderer: Renderer, root: Path,
             df = _DenseFusionScene(root / 'densefusion' / 'data'
                                    / f'{obj.obj_id:02d}', depth) \
                 if densefusion else None
-            for split_idx, split in enumerate(SPLITS):
-                n = train_frames if split == 'train' else test_frames
-                if n == 0:
-                    continue
-                rng = np.random.default_rng(np.random.SeedSequence(
-                    [seed, 2, obj.obj_id, split_idx]))
-                _render_sequence(renderer, writer, rng, obj, K,
-                                 root / split / f'{obj.obj_id:06d}', n,
-                                 split, depth, df, bar)
+            if test_recording == 'same':
+                sequences = _one_recording(seed, obj.obj_id, sizes)
+            else:
+                sequences = _new_recordings(seed, obj.obj_id, sizes)
+            for split, (path, light, env_rotation, noise_seeds) in \
+                    sequences.items():
+                _render_sequence(renderer, writer, obj, K,
+                                 root / split / f'{obj.obj_id:06d}', split,
+                                 path, light, env_rotation, noise_seeds,
+                                 depth, df, bar)
             if df is not None:
                 df.finish()
         writer.flush()
@@ -170,19 +199,53 @@ def _render_all(renderer: Renderer, root: Path,
         bar.close()
 
 
+#: What one split is rendered from: camera path, lighting, rotation of the
+#: surroundings and one noise seed per frame.
+_Sequence = Tuple[CameraPath, Lighting, np.ndarray, np.ndarray]
+
+
+def _one_recording(seed: int, obj_id: int,
+                   sizes: Dict[str, int]) -> Dict[str, _Sequence]:
+    """Both splits as frames of one recording (LINEMOD's protocol)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 4, obj_id]))
+    path = recording_path(rng, RECORDING_FRAMES)
+    light = recording_lighting(rng, RECORDING_FRAMES)
+    frames = {'train': recording_frames(sizes['train'], MAX_TRAIN_STEP)}
+    frames['test'] = held_out_frames(frames['train'], sizes['test'])
+    return {split: (path.take(f), light.take(f), np.eye(3),
+                    rng.integers(0, 2**32, size=len(f), dtype=np.uint64))
+            for split, f in frames.items() if len(f)}
+
+
+def _new_recordings(seed: int, obj_id: int,
+                    sizes: Dict[str, int]) -> Dict[str, _Sequence]:
+    """Each split its own recording (its own path, light and sensor)."""
+    out = {}
+    for split_idx, split in enumerate(SPLITS):
+        num = sizes[split]
+        if num == 0:
+            continue
+        rng = np.random.default_rng(np.random.SeedSequence(
+            [seed, 2, obj_id, split_idx]))
+        # a training sequence is a video (the triplet sampler needs
+        # neighbours); a test sequence only needs to cover the recording
+        max_step = MAX_TRAIN_STEP if split == 'train' else None
+        path = camera_path(rng, num, max_step)
+        light = lighting(rng, num, max_step)
+        env_rotation = np.eye(3) if split == 'train' else random_rotation(rng)
+        out[split] = (path, light, env_rotation,
+                      rng.integers(0, 2**32, size=num, dtype=np.uint64))
+    return out
+
+
 def _render_sequence(renderer: Renderer, writer: '_Writer',
-                     rng: np.random.Generator, obj: SyntheticObject,
-                     K: np.ndarray, scene_dir: Path, num: int, split: str,
+                     obj: SyntheticObject, K: np.ndarray, scene_dir: Path,
+                     split: str, path: CameraPath, light: Lighting,
+                     env_rotation: np.ndarray, noise_seeds: np.ndarray,
                      depth: bool, df: Optional['_DenseFusionScene'],
                      bar: tqdm) -> None:
     """Render and write one object's sequence of one split."""
-    # a training sequence is a video (the triplet sampler needs neighbours);
-    # a test sequence only needs to cover the recording
-    max_step = MAX_TRAIN_STEP if split == 'train' else None
-    path = camera_path(rng, num, max_step)
-    light = lighting(rng, num, max_step)
-    env_rotation = np.eye(3) if split == 'train' else random_rotation(rng)
-    noise_seeds = rng.integers(0, 2**32, size=num, dtype=np.uint64)
+    num = len(path)
     dirs = ['rgb', 'mask', 'mask_visib'] + (['depth'] if depth else [])
     for d in dirs:
         (scene_dir / d).mkdir(parents=True, exist_ok=True)
@@ -366,7 +429,7 @@ def _write_ply(path: Path, obj: SyntheticObject) -> None:
 # ------------------------------------------------------------ helpers
 def _check_args(num_objects: int, train_frames: int, test_frames: int,
                 width: int, height: int, seed: int,
-                densefusion: bool) -> None:
+                densefusion: bool, test_recording: str) -> None:
     def whole(name: str, value: object, low: int, high: int) -> None:
         if (not isinstance(value, (int, np.integer))
                 or isinstance(value, bool) or not low <= value <= high):
@@ -379,6 +442,16 @@ def _check_args(num_objects: int, train_frames: int, test_frames: int,
     whole('width', width, 16, 8192)
     whole('height', height, 16, 8192)
     whole('seed', seed, 0, 2**63 - 1)
+    if test_recording not in TEST_RECORDINGS:
+        raise ValueError(f"test_recording must be one of {TEST_RECORDINGS}, "
+                         f"got {test_recording!r}")
+    if (test_recording == 'same'
+            and train_frames + test_frames > RECORDING_FRAMES):
+        raise ValueError(
+            f"test_recording='same' takes both splits from one "
+            f"{RECORDING_FRAMES}-frame recording: train_frames + test_frames "
+            f"must be <= {RECORDING_FRAMES}, got {train_frames + test_frames}"
+            " (use test_recording='new' for longer splits)")
     if densefusion and train_frames + test_frames > 10_000:
         raise ValueError('the DenseFusion layout numbers frames with four '
                          'digits: train_frames + test_frames must be <= '

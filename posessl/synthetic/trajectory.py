@@ -79,6 +79,35 @@ def recording_frames(num_frames: int,
     return np.round(np.arange(num_frames) * step).astype(int)
 
 
+
+def held_out_frames(train: np.ndarray, num_frames: int,
+                    recording_length: int = RECORDING_FRAMES) -> np.ndarray:
+    """``num_frames`` recording frames for a test split of the recording
+    that the ``train`` frames come from (LINEMOD's protocol).
+
+    The test frames are spread evenly over the frames between the first and
+    the last training frame that training does not use, so they lie
+    between training frames; where too few are free there, over the unused
+    frames of the whole ``recording_length`` recording.
+
+    Raises:
+        ValueError: fewer unused frames than ``num_frames``.
+    """
+    train = np.asarray(train)
+    free = np.setdiff1d(np.arange(recording_length), train)
+    between = free[(free > train.min()) & (free < train.max())] \
+        if len(train) else free
+    if num_frames <= len(between):
+        free = between
+    elif num_frames > len(free):
+        raise ValueError(
+            f'a test split of {num_frames} frames does not fit in the '
+            f'{len(free)} frames of the {recording_length}-frame recording '
+            f'that the {len(train)} training frames leave free')
+    return free[((np.arange(num_frames) + 0.5) * len(free)
+                 / max(num_frames, 1)).astype(int)]
+
+
 def _sweep(rng: np.random.Generator, num: int, low: float, high: float,
            passes: float) -> np.ndarray:
     """Frames ``0..num-1`` of ``passes`` smooth passes between ``low`` and
@@ -116,6 +145,12 @@ class CameraPath:
     def __len__(self) -> int:
         return len(self.R)
 
+    def take(self, frames: np.ndarray) -> 'CameraPath':
+        """The path at the given frame indices."""
+        return CameraPath(*(x[frames] for x in (
+            self.R, self.t, self.azimuth, self.elevation, self.roll,
+            self.distance)))
+
 
 def look_at_rotation(centre: np.ndarray) -> np.ndarray:
     """Camera-to-model rotation of a camera at ``centre`` facing the origin.
@@ -139,17 +174,17 @@ def _axis_rotation(axis: int, angle: float) -> np.ndarray:
     return m
 
 
-def camera_path(rng: np.random.Generator, num_frames: int,
-                max_step: Optional[float] = MAX_TRAIN_STEP) -> CameraPath:
-    """A smooth, hand-held-like path over the upper hemisphere.
+def recording_path(rng: np.random.Generator, num_frames: int) -> CameraPath:
+    """Every frame of a smooth, hand-held-like recording over the upper
+    hemisphere.
 
     Azimuth drifts (with wobble), elevation, distance and roll wander
     smoothly, and a pan/tilt jitter moves the object around the image so it
-    is now and then cut by the border. Short sequences are subsampled from
-    a full-length recording (:func:`recording_frames` with ``max_step``).
+    is now and then cut by the border.
     """
-    keep = recording_frames(num_frames, max_step)
-    n = int(keep[-1]) + 1
+    n = int(num_frames)
+    if n < 1:
+        raise ValueError(f'num_frames must be >= 1, got {num_frames}')
     direction = rng.choice([-1.0, 1.0])
     azimuth = (rng.uniform(0, 360) + direction * AZIMUTH_RATE * np.arange(n)
                + smooth_noise(rng, n, 25.0, 40.0))
@@ -168,9 +203,6 @@ def camera_path(rng: np.random.Generator, num_frames: int,
     pan = PAN_MAX * np.tanh(smooth_noise(rng, n, PAN_STD, 25.0) / PAN_MAX)
     tilt = TILT_MAX * np.tanh(smooth_noise(rng, n, TILT_STD, 25.0)
                               / TILT_MAX)
-    azimuth, elevation, distance, roll, pan, tilt = (
-        x[keep] for x in (azimuth, elevation, distance, roll, pan, tilt))
-    n = len(keep)
     az, el = np.radians(azimuth), np.radians(elevation)
     centres = distance[:, None] * np.stack(
         [np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], 1)
@@ -185,6 +217,14 @@ def camera_path(rng: np.random.Generator, num_frames: int,
         t[i] = -c2m.T @ centres[i]
     return CameraPath(R, t, np.mod(azimuth, 360.0), elevation, roll,
                       distance)
+
+
+def camera_path(rng: np.random.Generator, num_frames: int,
+                max_step: Optional[float] = MAX_TRAIN_STEP) -> CameraPath:
+    """A ``num_frames`` sequence of a recording (:func:`recording_path`)
+    subsampled by :func:`recording_frames` with ``max_step``."""
+    keep = recording_frames(num_frames, max_step)
+    return recording_path(rng, int(keep[-1]) + 1).take(keep)
 
 
 @dataclass
@@ -210,11 +250,17 @@ class Lighting:
     shininess: float
     noise_std: float
 
+    def take(self, frames: np.ndarray) -> 'Lighting':
+        """The lighting at the given frame indices."""
+        return Lighting(self.light_dir[frames], self.ambient[frames],
+                        self.diffuse[frames], self.gain[frames],
+                        self.background_gain[frames], self.specular,
+                        self.shininess, self.noise_std)
 
-def lighting(rng: np.random.Generator, num_frames: int,
-             max_step: Optional[float] = MAX_TRAIN_STEP) -> Lighting:
-    """Room light and camera exposure over a recording (subsampled like
-    :func:`camera_path`).
+
+def recording_lighting(rng: np.random.Generator, num_frames: int
+                       ) -> Lighting:
+    """Room light and camera exposure over every frame of a recording.
 
     As in LINEMOD, the object stands still in a lit room while the camera
     moves, so the light is fixed in the model frame up to a small wobble
@@ -225,8 +271,9 @@ def lighting(rng: np.random.Generator, num_frames: int,
     similar viewpoint, embedding similarity followed the light direction,
     Spearman 0.47-0.81.)
     """
-    keep = recording_frames(num_frames, max_step)
-    n = int(keep[-1]) + 1
+    n = int(num_frames)
+    if n < 1:
+        raise ValueError(f'num_frames must be >= 1, got {num_frames}')
     light_az = np.radians(rng.uniform(0, 360) + smooth_noise(
         rng, n, LIGHT_WOBBLE_STD, 60.0))
     light_el = np.radians(_reflect(
@@ -243,8 +290,15 @@ def lighting(rng: np.random.Generator, num_frames: int,
     white = 1.0 + rng.normal(0.0, 0.05, size=3)
     gain = exposure[:, None] * (white / white.mean())[None, :]
     background_gain = 0.8 + 0.15 * np.tanh(smooth_noise(rng, n, 1.0, 60.0))
-    return Lighting(light_dir[keep], ambient[keep], diffuse[keep],
-                    gain[keep], background_gain[keep],
+    return Lighting(light_dir, ambient, diffuse, gain, background_gain,
                     specular=float(rng.uniform(0.05, 0.3)),
                     shininess=float(rng.uniform(8.0, 40.0)),
                     noise_std=float(rng.uniform(1.5, 4.0) / 255.0))
+
+
+def lighting(rng: np.random.Generator, num_frames: int,
+             max_step: Optional[float] = MAX_TRAIN_STEP) -> Lighting:
+    """The light of a ``num_frames`` sequence subsampled like
+    :func:`camera_path` (see :func:`recording_lighting`)."""
+    keep = recording_frames(num_frames, max_step)
+    return recording_lighting(rng, int(keep[-1]) + 1).take(keep)

@@ -187,6 +187,46 @@ def test_recording_frames_subsample_evenly():
         recording_frames(0)
 
 
+def test_held_out_frames_lie_between_the_training_frames():
+    from posessl.synthetic import held_out_frames, recording_frames
+    train = recording_frames(300)  # 0, 4, 8, ..., 1199
+    test = held_out_frames(train, 100)
+    assert len(test) == 100 and len(np.unique(test)) == 100
+    assert not np.intersect1d(train, test).size
+    # evenly spread over the 900 free frames: every ninth from the middle
+    # of the first nine (free frames 1, 2, 3, 5, 6, 7, 9, ...); 9 free
+    # frames span 12 recording frames (11 where a training step is 5)
+    assert test[0] == 6 and test[1] == 18
+    assert set(np.diff(test)) <= {11, 12}
+    # a short training piece (frames 0..130): the test frames lie inside it
+    piece = recording_frames(30, max_step=4.5)
+    test = held_out_frames(piece, 10)
+    assert piece.min() < test.min() and test.max() < piece.max()
+    # too few frames between them: the rest of the recording is used
+    np.testing.assert_array_equal(held_out_frames(np.array([0]), 2, 5),
+                                  [2, 4])
+    with pytest.raises(ValueError, match='does not fit'):
+        held_out_frames(recording_frames(1150), 51)
+
+
+def test_the_splits_of_one_recording_share_its_path_and_light():
+    """``take`` keeps exactly the chosen frames of the full recording."""
+    from posessl.synthetic import recording_lighting, recording_path
+    path = recording_path(np.random.default_rng(0), 40)
+    light = recording_lighting(np.random.default_rng(1), 40)
+    frames = np.array([3, 17, 39])
+    part, lit = path.take(frames), light.take(frames)
+    np.testing.assert_array_equal(part.R, path.R[frames])
+    np.testing.assert_array_equal(part.distance, path.distance[frames])
+    np.testing.assert_array_equal(lit.gain, light.gain[frames])
+    assert lit.noise_std == light.noise_std and len(part) == 3
+    # a subsampled sequence is the same recording taken at its frames
+    keep = np.round(np.arange(5) * 4.5).astype(int)
+    np.testing.assert_array_equal(
+        camera_path(np.random.default_rng(2), 5).R,
+        recording_path(np.random.default_rng(2), keep[-1] + 1).R[keep])
+
+
 @pytest.mark.parametrize('seed', [0, 1])
 def test_short_sequences_cover_the_whole_recording(seed):
     """A 300-frame training and an independent 100-frame test sequence
