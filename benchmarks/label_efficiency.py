@@ -362,7 +362,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.iters is None:
         args.iters = Config.fromfile(osp.join(
             REPO, POSE_CONFIGS['scratch'])).train_cfg.max_iters
-    ssl_ckpt = ensure_ssl_checkpoint(args)
+    needs_ssl = {'ssl-ft', 'ssl-frozen', 'nearest-neighbour'} & set(methods)
+    ssl_ckpt = ensure_ssl_checkpoint(args) if needs_ssl else ''
     for seed in args.seeds:
         for fraction in args.fractions:
             for method in methods:
