@@ -1,0 +1,115 @@
+"""How different are the viewpoints the triplet sampler pairs up?
+
+    python tools/analysis/triplet_views.py SSL_CONFIG [--epochs 3]
+        [--seed 0] [--cfg-options key=value ...]
+
+Relative-viewpoint pretraining assumes that frames a few ids apart show
+neighbouring viewpoints and frames far apart do not. On a training split
+whose poses are known (pretraining never reads them), this draws the
+config's ``TripletSampler`` triplets for ``--epochs`` epochs and prints, per
+object, the rotation between anchor and positive and between anchor and
+negative: a negative within a few degrees of its anchor is a false negative
+(the loss pushes apart two images of the same view). Rotation differences
+are geodesic angles between the annotated model-to-camera rotations, as in
+``tools/analysis/embedding_map.py``; for a symmetric object (marked ``S``)
+two different rotations can show the same image, so its false negatives are
+undercounted.
+"""
+import argparse
+import sys
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+
+import posessl  # noqa: F401  (registers every component)
+from posessl.datasets.io import DataError
+from posessl.engine.runner_setup import UserError, load_config
+from posessl.geometry import geodesic_distance
+from posessl.registry import DATA_SAMPLERS, DATASETS
+
+#: Thresholds (degrees) of the "near view" columns.
+NEAR_DEG = (15.0, 30.0)
+
+
+def triplet_angles(dataset, sampler, epochs: int) -> Dict[int, np.ndarray]:
+    """``{obj_id: (N, 2) degrees}``: anchor-positive and anchor-negative
+    rotation differences of every triplet drawn in ``epochs`` epochs."""
+    rows: Dict[int, List[tuple]] = {}
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        for a, p, n in sampler:
+            info = [dataset.get_data_info(i) for i in (a, p, n)]
+            R = torch.as_tensor(np.stack([i['gt_R'] for i in info]),
+                                dtype=torch.float64)
+            angles = np.degrees(geodesic_distance(R[[0, 0]], R[1:]).numpy())
+            rows.setdefault(int(info[0]['obj_id']), []).append(angles)
+    return {obj: np.array(v) for obj, v in sorted(rows.items())}
+
+
+def format_report(angles: Dict[int, np.ndarray], names: Dict[int, str],
+                  symmetric: set) -> str:
+    """One row per object and one for all: positive and negative angles."""
+    near = ' '.join(f'neg<{d:g}deg%' for d in NEAR_DEG)
+    lines = [f'{"object":<14} {"triplets":>8} {"pos med":>8} {"pos p95":>8} '
+             f'{"neg med":>8} {near}  neg<pos%']
+    items = list(angles.items())
+    if len(items) > 1:
+        items.append(('all', np.concatenate([a for _, a in items])))
+    for obj, a in items:
+        pos, neg = a[:, 0], a[:, 1]
+        label = 'all' if obj == 'all' else (
+            f'{names.get(obj, obj)}' + (' S' if obj in symmetric else ''))
+        fractions = ' '.join(
+            f'{100 * np.mean(neg < d):>{len(f"neg<{d:g}deg%")}.1f}'
+            for d in NEAR_DEG)
+        lines.append(
+            f'{label:<14} {len(a):>8} {np.median(pos):>8.1f} '
+            f'{np.percentile(pos, 95):>8.1f} {np.median(neg):>8.1f} '
+            f'{fractions}  {100 * np.mean(neg < pos):>8.1f}')
+    return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Viewpoint differences of the triplet sampler\'s pairs')
+    parser.add_argument('config', help='a pretraining config (its '
+                        'train_dataloader has the TripletSampler)')
+    parser.add_argument('--epochs', type=int, default=3)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='the sampler\'s seed')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def analyse(args: argparse.Namespace) -> Dict[int, np.ndarray]:
+    cfg = load_config(args.config, args.cfg_options)
+    loader = cfg.get('train_dataloader') or {}
+    if 'sampler' not in loader or 'dataset' not in loader:
+        raise UserError(f'config {args.config!r} has no train_dataloader '
+                        'with a sampler and a dataset')
+    if args.epochs < 1:
+        raise UserError(f'--epochs must be >= 1, got {args.epochs}')
+    dataset = DATASETS.build(loader['dataset'])
+    sampler = DATA_SAMPLERS.build(
+        dict(loader['sampler'], dataset=dataset, seed=args.seed))
+    angles = triplet_angles(dataset, sampler, args.epochs)
+    meta = dataset.metainfo
+    names = dict(zip(meta.get('obj_ids', ()), meta.get('classes', ())))
+    print(f'{args.epochs} epoch(s) of {type(sampler).__name__} triplets; '
+          'rotation differences in degrees (S: symmetric object)')
+    print(format_report(angles, names,
+                        set(meta.get('symmetric_obj_ids', ()))))
+    return angles
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    try:
+        analyse(parse_args(argv))
+    except (UserError, DataError, FileNotFoundError, ValueError) as err:
+        sys.exit(f'error: {err}')
+
+
+if __name__ == '__main__':
+    main()
