@@ -47,14 +47,20 @@ def test_angles_match_scipy_on_the_drawn_triplets(synthetic_root, capsys):
         for im, entries in gt.items():
             rotations[obj_id, int(im)] = Rotation.from_matrix(
                 np.reshape(entries[0]['cam_R_m2c'], (3, 3)))
+    # object 2 (the crate) looks the same turned by 180 deg about its z
+    # axis (models_info.json): its angles are taken up to that turn
+    half_turn = Rotation.from_euler('z', 180, degrees=True)
     expected = {1: [], 2: [], 3: []}
     for epoch in range(2):
         sampler.set_epoch(epoch)
         for triplet in sampler:
             info = [dataset.get_data_info(i) for i in triplet]
-            rot = [rotations[i['obj_id'], i['im_id']] for i in info]
-            expected[info[0]['obj_id']].append(
-                [np.degrees((rot[0].inv() * r).magnitude()) for r in rot[1:]])
+            obj = info[0]['obj_id']
+            rot = [rotations[obj, i['im_id']] for i in info]
+            turns = [Rotation.identity()] + [half_turn] * (obj == 2)
+            expected[obj].append([
+                min(np.degrees((rot[0].inv() * r * s).magnitude())
+                    for s in turns) for r in rot[1:]])
     for obj_id in (1, 2, 3):
         np.testing.assert_allclose(angles[obj_id], expected[obj_id],
                                    atol=1e-4)
@@ -62,6 +68,36 @@ def test_angles_match_scipy_on_the_drawn_triplets(synthetic_root, capsys):
         # per step here)
         assert np.median(angles[obj_id][:, 0]) < np.median(
             angles[obj_id][:, 1])
+
+
+def test_angles_up_to_a_symmetry_by_hand():
+    tool = _tool()
+    turn = Rotation.from_euler('z', 170, degrees=True).as_matrix()
+    half_turn = {'discrete': np.diag([-1.0, -1.0, 1.0])[None],
+                 'axes': np.zeros((0, 3))}
+    assert tool.view_angle(np.eye(3), turn) == pytest.approx(170.0)
+    assert tool.view_angle(np.eye(3), turn, half_turn) == pytest.approx(10.0)
+    # about a continuous z symmetry only the tilt of the axis counts
+    tilted = Rotation.from_euler('zx', [90, 20], degrees=True).as_matrix()
+    round_z = {'discrete': np.zeros((0, 3, 3)), 'axes': np.array([[0, 0, 1.]])}
+    assert tool.view_angle(np.eye(3), tilted) > 90.0
+    assert tool.view_angle(np.eye(3), tilted, round_z) == pytest.approx(20.0)
+
+
+def test_read_symmetries_of_a_bop_models_info(tmp_path):
+    tool = _tool()
+    path = tmp_path / 'models_info.json'
+    path.write_text(json.dumps({
+        '1': {'diameter': 10.0},
+        '2': {'diameter': 10.0, 'symmetries_discrete': [
+            [-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]]},
+        '3': {'diameter': 10.0, 'symmetries_continuous': [
+            {'axis': [0, 0, 1], 'offset': [0, 0, 0]}]}}))
+    sym = tool.read_symmetries(str(path))
+    assert sorted(sym) == [2, 3]
+    np.testing.assert_array_equal(sym[2]['discrete'][0],
+                                  np.diag([-1.0, -1.0, 1.0]))
+    np.testing.assert_array_equal(sym[3]['axes'], [[0.0, 0.0, 1.0]])
 
 
 def test_report_columns_by_hand():

@@ -11,11 +11,15 @@ object, the rotation between anchor and positive and between anchor and
 negative: a negative within a few degrees of its anchor is a false negative
 (the loss pushes apart two images of the same view). Rotation differences
 are geodesic angles between the annotated model-to-camera rotations, as in
-``tools/analysis/embedding_map.py``; for a symmetric object (marked ``S``)
-two different rotations can show the same image, so its false negatives are
-undercounted.
+``tools/analysis/embedding_map.py``. For an object with symmetries in the
+BOP ``models/models_info.json`` of a ``LinemodBOPDataset`` (marked ``S``),
+they are taken up to the symmetry (the smallest angle over its discrete
+symmetries; for a continuous one, the angle between the images of its
+axis), since two such rotations show the same image.
 """
 import argparse
+import json
+import os
 import sys
 from typing import Dict, List, Optional
 
@@ -33,18 +37,61 @@ from posessl.registry import DATA_SAMPLERS, DATASETS
 NEAR_DEG = (15.0, 30.0)
 
 
-def triplet_angles(dataset, sampler, epochs: int) -> Dict[int, np.ndarray]:
+def read_symmetries(models_info_path: str) -> Dict[int, dict]:
+    """``{obj_id: {'discrete': (K, 3, 3), 'axes': (A, 3)}}`` of the objects
+    with symmetries in a BOP ``models_info.json`` (rotation parts only)."""
+    with open(models_info_path) as f:
+        info = json.load(f)
+    out = {}
+    for key, entry in info.items():
+        discrete = [np.reshape(m, (4, 4))[:3, :3]
+                    for m in entry.get('symmetries_discrete', [])]
+        axes = [np.asarray(c['axis'], float)
+                for c in entry.get('symmetries_continuous', [])]
+        if discrete or axes:
+            out[int(key)] = {
+                'discrete': np.array(discrete).reshape(-1, 3, 3),
+                'axes': np.array(axes).reshape(-1, 3)}
+    return out
+
+
+def view_angle(R_a: np.ndarray, R_b: np.ndarray,
+               symmetry: Optional[dict] = None) -> float:
+    """Rotation difference (degrees) of two model-to-camera rotations, up
+    to the object's ``symmetry`` (see :func:`read_symmetries`)."""
+    R = torch.as_tensor(np.stack([R_a, R_b]), dtype=torch.float64)
+    best = float(geodesic_distance(R[0], R[1]))
+    if symmetry:
+        for S in symmetry['discrete']:
+            S = torch.as_tensor(S, dtype=torch.float64)
+            best = min(best, float(geodesic_distance(R[0], R[1] @ S)))
+        for axis in symmetry['axes']:
+            # the rotations R_b Rot(axis, theta) are those mapping the axis
+            # as R_b does: the closest to R_a is as far as the two images
+            # of the axis are apart
+            u, v = R_a @ axis, R_b @ axis
+            cos = np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
+            best = min(best, float(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return float(np.degrees(best))
+
+
+def triplet_angles(dataset, sampler, epochs: int,
+                   symmetries: Optional[Dict[int, dict]] = None
+                   ) -> Dict[int, np.ndarray]:
     """``{obj_id: (N, 2) degrees}``: anchor-positive and anchor-negative
-    rotation differences of every triplet drawn in ``epochs`` epochs."""
+    rotation differences (up to the object's symmetry, if given) of every
+    triplet drawn in ``epochs`` epochs."""
+    symmetries = symmetries or {}
     rows: Dict[int, List[tuple]] = {}
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
-        for a, p, n in sampler:
-            info = [dataset.get_data_info(i) for i in (a, p, n)]
-            R = torch.as_tensor(np.stack([i['gt_R'] for i in info]),
-                                dtype=torch.float64)
-            angles = np.degrees(geodesic_distance(R[[0, 0]], R[1:]).numpy())
-            rows.setdefault(int(info[0]['obj_id']), []).append(angles)
+        for triplet in sampler:
+            info = [dataset.get_data_info(i) for i in triplet]
+            obj = int(info[0]['obj_id'])
+            R = [np.asarray(i['gt_R'], float) for i in info]
+            rows.setdefault(obj, []).append(
+                [view_angle(R[0], other, symmetries.get(obj))
+                 for other in R[1:]])
     return {obj: np.array(v) for obj, v in sorted(rows.items())}
 
 
@@ -94,13 +141,17 @@ def analyse(args: argparse.Namespace) -> Dict[int, np.ndarray]:
     dataset = DATASETS.build(loader['dataset'])
     sampler = DATA_SAMPLERS.build(
         dict(loader['sampler'], dataset=dataset, seed=args.seed))
-    angles = triplet_angles(dataset, sampler, args.epochs)
+    root = getattr(getattr(dataset, 'dataset', dataset), 'data_root', '')
+    info_path = os.path.join(root or '', 'models', 'models_info.json')
+    symmetries = read_symmetries(info_path) if os.path.isfile(
+        info_path) else {}
+    angles = triplet_angles(dataset, sampler, args.epochs, symmetries)
     meta = dataset.metainfo
     names = dict(zip(meta.get('obj_ids', ()), meta.get('classes', ())))
     print(f'{args.epochs} epoch(s) of {type(sampler).__name__} triplets; '
-          'rotation differences in degrees (S: symmetric object)')
-    print(format_report(angles, names,
-                        set(meta.get('symmetric_obj_ids', ()))))
+          'rotation differences in degrees (S: up to the object\'s '
+          'symmetry)')
+    print(format_report(angles, names, set(symmetries)))
     return angles
 
 
