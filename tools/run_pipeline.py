@@ -170,7 +170,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     ] + schedule + workers, f'iter_{pose_iters}.pth')
     print(f'({time.time() - t0:.0f} s)')
 
-    t0 = stage(4, 'test: ADD(-S) on the independent test trajectory')
+    t0 = stage(4, 'test: ADD(-S) on the test split (scored once)')
     test_dir = osp.join(work_dir, 'test')
     csv_file = osp.join(work_dir, 'posessl_synthetic-test.csv')
     run([
