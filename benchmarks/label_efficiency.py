@@ -313,8 +313,12 @@ def plot(rows: List[dict], out: str) -> None:
                         label=method)
     axes[0].set_ylabel('ADD(-S) accuracy at 0.1 d (%)')
     axes[1].set_ylabel('median rotation error (deg)')
+    ticks = sorted({100 * r['label_fraction'] for r in rows})
     for ax in axes:
         ax.set_xscale('log')
+        # the measured fractions as plain numbers, not powers of ten
+        ax.set_xticks(ticks, [f'{t:g}' for t in ticks])
+        ax.minorticks_off()
         ax.set_xlabel('labelled training frames (%)')
         ax.grid(alpha=0.3)
     axes[0].legend()
