@@ -22,6 +22,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from posessl.datasets.io import DataError, read_json
 from posessl.engine.runner_setup import (
     iteration_schedule_options,
     last_logged_metrics,
@@ -74,8 +75,10 @@ def run(cmd: List[str]) -> None:
 def check_reused_data(info_file: str, size: dict, seed: int) -> None:
     """Exit with a clear message when an existing synthetic set is not the
     one this run would generate (other sizes, seed, or test protocol)."""
-    with open(info_file) as f:
-        info = json.load(f)
+    try:
+        info = read_json(info_file)
+    except DataError as err:  # unreadable or not JSON: named, one line
+        sys.exit(f'error: {err}')
     wanted = {'objects': size['num_objects'],
               'splits': {'train': size['train_frames'],
                          'test': size['test_frames']},

@@ -79,7 +79,6 @@ def recording_frames(num_frames: int,
     return np.round(np.arange(num_frames) * step).astype(int)
 
 
-
 def held_out_frames(train: np.ndarray, num_frames: int,
                     recording_length: int = RECORDING_FRAMES) -> np.ndarray:
     """``num_frames`` recording frames for a test split of the recording

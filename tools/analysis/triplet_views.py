@@ -18,7 +18,6 @@ symmetries; for a continuous one, the angle between the images of its
 axis), since two such rotations show the same image.
 """
 import argparse
-import json
 import os
 import sys
 from typing import Dict, List, Optional
@@ -28,7 +27,7 @@ import torch
 from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
-from posessl.datasets.io import DataError
+from posessl.datasets.io import DataError, int_keyed, read_json
 from posessl.engine.runner_setup import UserError, load_config
 from posessl.geometry import geodesic_distance
 from posessl.registry import DATA_SAMPLERS, DATASETS
@@ -40,16 +39,15 @@ NEAR_DEG = (15.0, 30.0)
 def read_symmetries(models_info_path: str) -> Dict[int, dict]:
     """``{obj_id: {'discrete': (K, 3, 3), 'axes': (A, 3)}}`` of the objects
     with symmetries in a BOP ``models_info.json`` (rotation parts only)."""
-    with open(models_info_path) as f:
-        info = json.load(f)
+    info = int_keyed(read_json(models_info_path), models_info_path)
     out = {}
-    for key, entry in info.items():
+    for obj_id, entry in info.items():
         discrete = [np.reshape(m, (4, 4))[:3, :3]
                     for m in entry.get('symmetries_discrete', [])]
         axes = [np.asarray(c['axis'], float)
                 for c in entry.get('symmetries_continuous', [])]
         if discrete or axes:
-            out[int(key)] = {
+            out[obj_id] = {
                 'discrete': np.array(discrete).reshape(-1, 3, 3),
                 'axes': np.array(axes).reshape(-1, 3)}
     return out
