@@ -488,7 +488,9 @@ def runner_rate(model_cfg: dict, schedule: Any, device: torch.device,
                 dataset=InMemoryCrops(),
                 batch_size=batch_size,
                 num_workers=0,
-                sampler=dict(type='DefaultSampler', shuffle=True),
+                # endless: at each end of a finite loader MMEngine's
+                # iteration loop sleeps 2 s, which is not throughput
+                sampler=dict(type='InfiniteSampler', shuffle=True),
                 collate_fn=dict(type='pseudo_collate')),
             train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters),
             optim_wrapper=schedule.optim_wrapper.to_dict(),
