@@ -296,3 +296,85 @@ def test_clear_errors():
         metric.compute_metrics(metric.results)
     with pytest.raises(ValueError, match='thresholds'):
         METRICS.build(dict(type='ADDMetric', thresholds=[0.1, -1]))
+
+
+def _split_samples() -> list:
+    """Four ape frames, each wrong in one known way (0.1 d = 10.2 mm):
+    exact; t off by 50 mm in depth; R off by 90 deg; R off by 90 deg and t
+    off by 4 mm in depth."""
+    gt_R = Rotation.from_euler('xyz', [10, 20, 30], degrees=True).as_matrix()
+    gt_t = np.array([20.0, -10.0, 900.0])
+    turned = gt_R @ Rotation.from_euler('z', 90, degrees=True).as_matrix()
+    cases = [(gt_R, gt_t), (gt_R, gt_t + [0, 0, 50]), (turned, gt_t),
+             (turned, gt_t + [0, 0, 4])]
+    samples = []
+    for i, (R, t) in enumerate(cases):
+        s = PoseDataSample(metainfo=dict(
+            img_path=f'/nowhere/{i:06d}.png', obj_id=1, scene_id=2, im_id=i,
+            cam_K=CAM_K, ori_shape=(480, 640)))
+        s.gt_R = torch.tensor(gt_R, dtype=torch.float32)
+        s.gt_t = torch.tensor(gt_t, dtype=torch.float32)
+        s.pred_R = torch.tensor(R, dtype=torch.float32)
+        s.pred_t = torch.tensor(t, dtype=torch.float32)
+        samples.append(s.to_dict())
+    return samples
+
+
+def test_error_split_scores_each_part_alone(monkeypatch):
+    from posessl.evaluation.metrics import add_metric
+    logged = []
+    monkeypatch.setattr(add_metric, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    metric = METRICS.build(dict(type='ADDMetric', error_split=True))
+    metric.dataset_meta = FakePoseDataset().metainfo
+    metric.process({}, _split_samples())
+    m = metric.compute_metrics(metric.results)
+    # By hand: the full pose is right in frame 0 only; the rotation alone
+    # in frames 0 and 1; the translation alone in 0, 2 and 3 (4 mm < 10.2).
+    assert m['ape/ADD_0.1d'] == pytest.approx(25.0)
+    assert m['ape/ADD_0.1d_R_only'] == pytest.approx(50.0)
+    assert m['ape/ADD_0.1d_t_only'] == pytest.approx(75.0)
+    assert m['ADD(-S)_0.1d_R_only'] == pytest.approx(50.0)
+    assert m['ADD(-S)_0.1d_t_only'] == pytest.approx(75.0)
+    # |dz| = 0, 50, 0, 4: the median averages the middle two
+    assert m['depth_err_median_mm'] == pytest.approx(2.0, abs=1e-3)
+    header, ape = (next(line.split() for line in logged[0].splitlines()
+                        if line.startswith(p)) for p in ('Object', 'ape '))
+    assert header[-5:-2] == ['only@0.1d', 'tz', 'med(mm)']
+    assert [float(v) for v in ape[-5:-2]] == pytest.approx([50, 75, 2],
+                                                           abs=1e-3)
+    # Off by default: no extra keys.
+    plain = METRICS.build(dict(type='ADDMetric'))
+    plain.dataset_meta = FakePoseDataset().metainfo
+    plain.process({}, _split_samples())
+    assert not any('only' in k for k in plain.compute_metrics(plain.results))
+
+
+def test_error_split_matches_the_pure_functions():
+    gt_R, gt_t, pred_R, pred_t = make_poses()
+    gt_R, gt_t = gt_R.astype(np.float32), gt_t.astype(np.float32)
+    metric = METRICS.build(dict(type='ADDMetric', error_split=True))
+    metric.dataset_meta = FakePoseDataset().metainfo
+    ds, model = FakePoseDataset(), FixedPredictionModel()
+    samples = model([], [ds[i]['data_samples'] for i in range(NUM_FRAMES)],
+                    mode='predict')
+    metric.process({}, [s.to_dict() for s in samples])
+    m = metric.compute_metrics(metric.results)
+    points = make_points()
+    for j, (obj_id, name) in enumerate(((1, 'ape/ADD'), (10, 'eggbox/ADD-S'))):
+        idx = np.arange(j, NUM_FRAMES, 2)
+        fn = PF.adds_error if obj_id == 10 else PF.add_error
+        d = DIAMETERS[obj_id]
+        r_only = fn(points[obj_id], pred_R[idx], gt_t[idx], gt_R[idx],
+                    gt_t[idx])
+        t_only = fn(points[obj_id], gt_R[idx], pred_t[idx], gt_R[idx],
+                    gt_t[idx])
+        assert m[f'{name}_0.1d_R_only'] == pytest.approx(
+            100 * float(PF.accuracy_at(r_only, d)[0]))
+        assert m[f'{name}_0.1d_t_only'] == pytest.approx(
+            100 * float(PF.accuracy_at(t_only, d)[0]))
+    # frames 5 (NaN) and 8 (reflection) are invalid and left out of the median
+    valid = [i for i in range(NUM_FRAMES) if i not in (5, 8)]
+    assert m['depth_err_median_mm'] == pytest.approx(float(np.median(
+        np.abs(pred_t[valid, 2].astype(np.float64) - gt_t[valid, 2]))),
+        rel=1e-6)

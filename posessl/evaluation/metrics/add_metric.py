@@ -90,6 +90,13 @@ class ADDMetric(BaseMetric):
             bowl and cup when they are among 15 evaluated objects.
         device: ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda'``.
         ortho_tol: Largest ``|R^T R - I|`` entry of a valid rotation.
+        error_split: Also score each part of the pose alone, at the largest
+            threshold: ``R_only`` is the ADD(-S) accuracy of the predicted
+            rotation with the ground-truth translation, ``t_only`` that of
+            the ground-truth rotation with the predicted translation, and
+            ``depth_err_median_mm`` the median ``|t_z - t_z*|``. Says which
+            part sinks a pose (keys ``ADD(-S)_<k>d_R_only``, ``..._t_only``,
+            per object too; three more table columns).
         collect_device, prefix, collect_dir: See
             :class:`mmengine.evaluator.BaseMetric`.
     """
@@ -109,6 +116,7 @@ class ADDMetric(BaseMetric):
                  mean_exclude_obj_ids: Union[str, Sequence[int]] = 'auto',
                  device: str = 'auto',
                  ortho_tol: float = PF.DEFAULT_ORTHO_TOL,
+                 error_split: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -137,6 +145,7 @@ class ADDMetric(BaseMetric):
         self.mean_exclude_obj_ids = mean_exclude_obj_ids
         self.device = device
         self.ortho_tol = float(ortho_tol)
+        self.error_split = bool(error_split)
         self._models_cache: Optional[Tuple[dict, dict]] = None
 
     # ------------------------------------------------------------ process
@@ -264,7 +273,16 @@ class ADDMetric(BaseMetric):
                                      pred_R=stack['pred_R'], **kw)
         valid = torch.isfinite(add)
         acc = PF.accuracy_at(add, diameter, self.thresholds)
-        return dict(
+        split = {}
+        if self.error_split:
+            pred_R, pred_t, gt_R, gt_t = poses
+            k = [max(self.thresholds)]
+            for key, pose in (('R_only', (pred_R, gt_t, gt_R, gt_t)),
+                              ('t_only', (gt_R, pred_t, gt_R, gt_t))):
+                split[key] = 100.0 * float(PF.accuracy_at(
+                    fn(pts, *pose, **kw), diameter, k)[0])
+            split['depth'] = (pred_t[:, 2] - gt_t[:, 2]).abs().cpu()
+        return dict(**split,
             add=add.cpu(), rot=rot.cpu(), trans=trans.cpu(),
             valid=valid.cpu(),
             acc=[100.0 * float(a) for a in acc],
@@ -295,6 +313,11 @@ class ADDMetric(BaseMetric):
                 out[name.format(how)] = self._stat(values, valid, how)
         return out
 
+    def _depth_median(self, errors: Sequence[Dict[str, Any]]) -> float:
+        """Median ``|t_z - t_z*|`` (mm) over the valid predictions."""
+        return self._stat(torch.cat([e['depth'] for e in errors]),
+                          torch.cat([e['valid'] for e in errors]), 'median')
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Score every object, log the table, write the CSV if asked."""
         if not results:
@@ -321,6 +344,13 @@ class ADDMetric(BaseMetric):
             metrics[name] = float(
                 np.mean([per_obj[o][key] for o in mean_ids]))
         metrics.update(self._stats([per_obj[o] for o in mean_ids]))
+        k_max = max(self.thresholds)
+        if self.error_split:
+            for part in ('R_only', 't_only'):
+                metrics[f'ADD(-S)_{k_max:g}d_{part}'] = float(
+                    np.mean([per_obj[o][part] for o in mean_ids]))
+            metrics['depth_err_median_mm'] = self._depth_median(
+                [per_obj[o] for o in mean_ids])
         metrics['num_samples'] = len(results)
         metrics['num_invalid'] = sum(e['invalid'] for e in per_obj.values())
         for obj_id in order:
@@ -331,6 +361,9 @@ class ADDMetric(BaseMetric):
             metrics[f'{name}/{kind}_AUC'] = e['auc']
             metrics[f'{name}/Proj2D_{self.proj2d_px:g}px'] = e['proj']
             metrics[f'{name}/{self._cmdeg_name()}'] = e['cmdeg']
+            if self.error_split:
+                for part in ('R_only', 't_only'):
+                    metrics[f'{name}/{kind}_{k_max:g}d_{part}'] = e[part]
 
         print_log('\n' + self._table(per_obj, order, mean_ids, names),
                   logger='current')
@@ -360,6 +393,10 @@ class ADDMetric(BaseMetric):
         head = (['Object', 'metric'] + [f'{k:g}d' for k in self.thresholds] +
                 ['AUC', f'Proj2D@{self.proj2d_px:g}px', self._cmdeg_name(),
                  'R med(deg)', 't med(mm)', 'N', 'invalid'])
+        k_max = max(self.thresholds)
+        if self.error_split:
+            head[-2:-2] = [f'R only@{k_max:g}d', f't only@{k_max:g}d',
+                           'tz med(mm)']
 
         def row(label: str, kind: str, objs: List[int]) -> List[str]:
             es = [per_obj[o] for o in objs]
@@ -370,8 +407,12 @@ class ADDMetric(BaseMetric):
             cells += [f"{np.mean([e[k] for e in es]):.2f}"
                       for k in ('auc', 'proj', 'cmdeg')]
             cells += [f"{stats['rot_err_median_deg']:.2f}",
-                      f"{stats['trans_err_median_mm']:.2f}",
-                      str(sum(e['n'] for e in es)),
+                      f"{stats['trans_err_median_mm']:.2f}"]
+            if self.error_split:
+                cells += [f"{np.mean([e['R_only'] for e in es]):.2f}",
+                          f"{np.mean([e['t_only'] for e in es]):.2f}",
+                          f'{self._depth_median(es):.2f}']
+            cells += [str(sum(e['n'] for e in es)),
                       str(sum(e['invalid'] for e in es))]
             return cells
 
