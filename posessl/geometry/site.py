@@ -27,10 +27,19 @@ at integer coordinates, as in the data contract):
   the crop follows the object's size it stays close to a constant times the
   object's diameter, so the network only regresses a small correction.
 
+With ``ref_size`` given (a per-sample length in input pixels) it replaces
+``sqrt(W H)`` in ``tz``: ``tz = t_z * ref_size / (sqrt(f'_x f'_y) *
+depth_scale)``. The pose head passes the square root of the object's mask
+area there (``depth_ref='mask_area'``): unlike the window of a zoom crop,
+which follows the box's longer side, the mask area of an elongated object
+changes little with the viewpoint, so ``tz`` stays close to a constant per
+object and the depth is read off the mask instead of being learnt per view.
+
 Decoding inverts each step exactly: ``t_z = tz * f' * depth_scale /
-sqrt(W H)``, ``o' = c' + (dx W, dy H)``, ``t = t_z K'^-1 (o'_x, o'_y, 1)``.
+sqrt(W H)`` (or ``/ ref_size``), ``o' = c' + (dx W, dy H)``,
+``t = t_z K'^-1 (o'_x, o'_y, 1)``.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 
@@ -66,10 +75,21 @@ def _focal_and_size(crop_K: torch.Tensor, out_size: Sequence[int]
     return focal, h, w, (h * w)**0.5
 
 
+def _reference(size: float, ref_size: Optional[torch.Tensor],
+               like: torch.Tensor) -> torch.Tensor:
+    """The depth reference length: ``ref_size`` or the input's size."""
+    if ref_size is None:
+        return like.new_tensor(size)
+    if not torch.all(ref_size > 0):
+        raise ValueError('ref_size must be positive')
+    return ref_size.to(like.dtype)
+
+
 def site_encode(t: torch.Tensor,
                 crop_K: torch.Tensor,
                 out_size: Sequence[int],
-                depth_scale: float = DEFAULT_DEPTH_SCALE) -> torch.Tensor:
+                depth_scale: float = DEFAULT_DEPTH_SCALE,
+                ref_size: Optional[torch.Tensor] = None) -> torch.Tensor:
     """SITE targets ``(dx, dy, tz)`` (..., 3) of translations ``t`` (..., 3).
 
     Args:
@@ -77,6 +97,7 @@ def site_encode(t: torch.Tensor,
         crop_K: (..., 3, 3) camera matrices of the network input.
         out_size: ``(H, W)`` of the network input in pixels.
         depth_scale: mm; see the module docstring.
+        ref_size: (...) input pixels replacing ``sqrt(W H)`` in ``tz``.
     """
     if t.shape[-1] != 3 or crop_K.shape[-2:] != (3, 3):
         raise ValueError(f'site_encode needs t (..., 3) and crop_K '
@@ -87,25 +108,27 @@ def site_encode(t: torch.Tensor,
     c = crop_center_pixel(out_size, t)
     dx = (o[..., 0] - c[0]) / w
     dy = (o[..., 1] - c[1]) / h
-    tz = t[..., 2] * size / (focal * depth_scale)
+    tz = t[..., 2] * _reference(size, ref_size, t) / (focal * depth_scale)
     return torch.stack([dx, dy, tz], -1)
 
 
 def site_decode(site: torch.Tensor,
                 crop_K: torch.Tensor,
                 out_size: Sequence[int],
-                depth_scale: float = DEFAULT_DEPTH_SCALE) -> torch.Tensor:
+                depth_scale: float = DEFAULT_DEPTH_SCALE,
+                ref_size: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Translations (..., 3) in mm from SITE values ``(dx, dy, tz)``.
 
     The exact inverse of :func:`site_encode` with the same ``crop_K``,
-    ``out_size`` and ``depth_scale``.
+    ``out_size``, ``depth_scale`` and ``ref_size``.
     """
     if site.shape[-1] != 3 or crop_K.shape[-2:] != (3, 3):
         raise ValueError(f'site_decode needs site (..., 3) and crop_K '
                          f'(..., 3, 3), got {site.shape} and {crop_K.shape}')
     focal, h, w, size = _focal_and_size(crop_K, out_size)
     c = crop_center_pixel(out_size, site)
-    t_z = site[..., 2] * focal * depth_scale / size
+    t_z = site[..., 2] * focal * depth_scale / _reference(size, ref_size,
+                                                          site)
     ox = c[0] + site[..., 0] * w
     oy = c[1] + site[..., 1] * h
     pixel = torch.stack([ox, oy, torch.ones_like(ox)], -1)

@@ -170,6 +170,13 @@ class PoseRegressionHead(BaseModule):
         pm_weight, rot_weight, site_weight: loss weights.
         site_weights: weights of the ``dx``, ``dy``, ``tz`` terms.
         geodesic_eps: clipping of the geodesic loss's cosine.
+        depth_ref: what the SITE depth ``tz`` is measured against
+            (:mod:`posessl.geometry.site`): ``'crop'``, the input window
+            (CDPN / GDR-Net's way), or ``'mask_area'``, the square root of
+            the object's visible mask area (``mask_area`` in the metainfo,
+            written by ``MaskCenteredCrop``), which varies less with the
+            viewpoint. With occlusion the visible area shrinks and
+            ``'mask_area'`` overestimates the depth: keep ``'crop'`` there.
     """
 
     def __init__(self,
@@ -185,6 +192,7 @@ class PoseRegressionHead(BaseModule):
                  site_weight: float = 1.0,
                  site_weights: Sequence[float] = (1.0, 1.0, 1.0),
                  geodesic_eps: float = 1e-6,
+                 depth_ref: str = 'crop',
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg)
         if in_channels is None:
@@ -193,6 +201,9 @@ class PoseRegressionHead(BaseModule):
         if rot_repr not in ('6d', 'quat'):
             raise ValueError("PoseRegressionHead: rot_repr must be '6d' or "
                              f"'quat', got {rot_repr!r}")
+        if depth_ref not in ('crop', 'mask_area'):
+            raise ValueError("PoseRegressionHead: depth_ref must be 'crop' "
+                             f"or 'mask_area', got {depth_ref!r}")
         if pm_norm not in ('l1', 'l2'):
             raise ValueError("PoseRegressionHead: pm_norm must be 'l1' or "
                              f"'l2', got {pm_norm!r}")
@@ -206,6 +217,7 @@ class PoseRegressionHead(BaseModule):
         self.rot_weight = rot_weight
         self.site_weight = site_weight
         self.geodesic_eps = geodesic_eps
+        self.depth_ref = depth_ref
         self.register_buffer(
             'site_weights',
             torch.tensor(site_weights, dtype=torch.float32),
@@ -303,6 +315,32 @@ class PoseRegressionHead(BaseModule):
             return rot6d_to_matrix(rot)
         return quaternion_to_matrix(rot)
 
+    def depth_reference(self, data_samples: Sequence, crop_K: torch.Tensor
+                        ) -> Optional[torch.Tensor]:
+        """Per-sample ``ref_size`` (input pixels) of :func:`site_encode`:
+        None for ``depth_ref='crop'``, else ``sqrt(mask_area)`` times the
+        crop's zoom (``sqrt(f'_x f'_y / (f_x f_y))``)."""
+        if self.depth_ref == 'crop':
+            return None
+        for sample in data_samples:
+            if 'mask_area' not in sample:
+                raise KeyError(
+                    f'data sample of {_sample_name(sample)} has no '
+                    "'mask_area': depth_ref='mask_area' needs the object "
+                    'mask (LoadImageAndMask, then MaskCenteredCrop); use '
+                    "depth_ref='crop' without masks")
+        area = metainfo_tensor(data_samples, 'mask_area', crop_K.device)
+        if not torch.all(area > 0):
+            bad = int(torch.nonzero(area <= 0)[0, 0])
+            raise ValueError(f'data sample of '
+                             f'{_sample_name(data_samples[bad])} has an '
+                             'empty mask (mask_area 0)')
+        cam_K = metainfo_tensor(data_samples, 'cam_K', crop_K.device,
+                                shape=(3, 3))
+        zoom = torch.sqrt(crop_K[:, 0, 0] * crop_K[:, 1, 1] /
+                          (cam_K[:, 0, 0] * cam_K[:, 1, 1]))
+        return torch.sqrt(area) * zoom
+
     def decode(self, rot: torch.Tensor, site: torch.Tensor,
                data_samples: Sequence, out_size: Sequence[int]
                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -320,7 +358,8 @@ class PoseRegressionHead(BaseModule):
             R = self.rotation_matrix(rot)
             if self.allocentric:
                 R = ray_rotation(crop_center_ray(crop_K, out_size)) @ R
-            t = site_decode(site, crop_K, out_size, self.depth_scale)
+            t = site_decode(site, crop_K, out_size, self.depth_scale,
+                            self.depth_reference(data_samples, crop_K))
         return R, t, crop_K
 
     def loss(self, feats: torch.Tensor, data_samples: Sequence,
@@ -353,7 +392,9 @@ class PoseRegressionHead(BaseModule):
             angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
             plain = ~symmetric
             rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
-            target = site_encode(gt_t, crop_K, out_size, self.depth_scale)
+            ref = self.depth_reference(samples, crop_K)
+            target = site_encode(gt_t, crop_K, out_size, self.depth_scale,
+                                 ref)
             site_loss = ((site - target).abs() * self.site_weights).sum(-1)
             with torch.no_grad():
                 rot_err = torch.rad2deg(geodesic_distance(R, gt_R)).mean()

@@ -269,3 +269,23 @@ def test_detections_box_source(tmp_path):
         TRANSFORMS.build(dict(type='MaskCenteredCrop',
                               box_source='detections',
                               detections_file=str(tmp_path / 'missing.json')))
+
+
+def test_mask_area_is_the_source_pixel_count():
+    """``mask_area`` counts the mask's pixels before cropping, whatever the
+    window; without a mask there is none."""
+    mask = np.zeros((H, W), bool)
+    mask[40:50, 60:65] = True  # 10 x 5 = 50 pixels
+    mask[0, 0] = True  # and one far outside the window
+    for cfg in (dict(mode='zoom', scale=1.5), dict(mode='center',
+                                                   crop_size=20.0)):
+        crop = TRANSFORMS.build(dict(type='MaskCenteredCrop', out_size=OUT,
+                                     box_source='bbox', **cfg))
+        out = crop.transform(dict(img=_coord_image(), cam_K=K.copy(),
+                                  bbox=[60.0, 40.0, 4.0, 9.0],
+                                  mask=mask.copy(), img_path='x.png'))
+        assert out['mask_area'] == 51.0
+    results, _, _, _ = _scene(BOXES[0])
+    out = TRANSFORMS.build(dict(type='MaskCenteredCrop', out_size=OUT,
+                                mode='zoom')).transform(results)
+    assert 'mask_area' not in out

@@ -117,3 +117,27 @@ def test_origin_on_the_crop_centre_ray_has_zero_offset():
         np.testing.assert_allclose(ray.numpy(), expected, atol=1e-12)
         site = site_encode(ray * 800.0, crop_K, (OUT, OUT))
         assert site[:2].abs().max() < 1e-12
+
+
+@pytest.mark.parametrize('mode', ['zoom', 'center'])
+def test_site_depth_against_a_reference_length(mode):
+    """``ref_size`` replaces the input size in tz, by hand, and decodes back;
+    a reference equal to the input size changes nothing."""
+    p = crop(mode)
+    t = torch.as_tensor(T)
+    crop_K = torch.as_tensor(p['crop_K'])
+    ref = torch.tensor([10.0, 20.0, 30.0, 45.0])  # input pixels per sample
+    site = site_encode(t, crop_K, (OUT, OUT), DEPTH_SCALE, ref)
+    f = math.sqrt(K[0, 0] * K[1, 1] * p['zx'] * p['zy'])
+    np.testing.assert_allclose(site[:, 2].numpy(),
+                               T[:, 2] * ref.numpy() / (f * DEPTH_SCALE),
+                               rtol=1e-12)
+    plain = site_encode(t, crop_K, (OUT, OUT), DEPTH_SCALE)
+    torch.testing.assert_close(site[:, :2], plain[:, :2], rtol=0, atol=0)
+    back = site_decode(site, crop_K, (OUT, OUT), DEPTH_SCALE, ref)
+    torch.testing.assert_close(back, t, rtol=1e-12, atol=1e-9)
+    same = site_encode(t, crop_K, (OUT, OUT), DEPTH_SCALE,
+                       torch.full((len(T), ), float(OUT), dtype=t.dtype))
+    torch.testing.assert_close(same, plain, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match='ref_size must be positive'):
+        site_encode(t, crop_K, (OUT, OUT), DEPTH_SCALE, ref * 0)

@@ -303,3 +303,50 @@ def test_autocast_keeps_losses_and_geometry_float32(make_batch):
     eye = torch.eye(3).expand_as(R)
     assert (R.transpose(1, 2) @ R - eye).abs().max() < 1e-5
     assert (torch.det(R) - 1).abs().max() < 1e-5
+
+
+def test_mask_area_depth_reference_by_hand(make_batch):
+    """depth_ref='mask_area': tz is measured against sqrt(mask area) times
+    the crop's zoom; the head decodes that exactly and its loss is zero
+    there; a missing area is a clear error."""
+    model = build_pose(
+        head=dict(type='PoseRegressionHead', hidden_channels=16,
+                  depth_ref='mask_area', depth_scale=120.0))
+    sample = crop_sample(5)
+    sample.set_metainfo(dict(mask_area=2500.0))  # a 50 px square
+    crop_K = torch.as_tensor(sample.crop_K, dtype=torch.float32)
+    ref = model.head.depth_reference([sample], crop_K[None])
+    assert ref.item() == pytest.approx(50.0 * sample.zoom, rel=1e-6)
+    f_crop = math.sqrt(crop_K[0, 0] * crop_K[1, 1])
+    site = site_encode(sample.gt_t, crop_K, (64, 64), 120.0, ref[0])
+    # t_z * sqrt(area) / (f * depth_scale) in source pixels, by hand
+    assert site[2].item() == pytest.approx(
+        sample.gt_t[2].item() * 50.0 * sample.zoom / (f_crop * 120.0),
+        rel=1e-6)
+    R_net = ray_rotation(crop_center_ray(crop_K, (64, 64))).T @ sample.gt_R
+    _pin_head_output(model.head, matrix_to_rot6d(R_net), site)
+    batch = make_batch(1)
+    batch['data_samples'] = [sample]
+    losses = model(**model.data_preprocessor(batch, True), mode='loss')
+    assert losses['loss_site'].item() < 1e-5
+    assert losses['trans_err'].item() < 0.05
+    model.eval()
+    out = model.test_step(batch)[0]
+    assert torch.allclose(out.pred_t, sample.gt_t, rtol=1e-5)
+    # The same output read against the crop window is another depth.
+    crop_ref = build_pose(head=dict(type='PoseRegressionHead',
+                                    hidden_channels=16, depth_scale=120.0))
+    _pin_head_output(crop_ref.head, matrix_to_rot6d(R_net), site)
+    crop_ref.eval()
+    other = crop_ref.test_step(batch)[0].pred_t
+    assert other[2].item() == pytest.approx(
+        sample.gt_t[2].item() * 50.0 * sample.zoom / 64, rel=1e-5)
+    no_area = crop_sample(6)
+    batch['data_samples'] = [no_area]
+    with pytest.raises(KeyError, match=r"toy/000006.png has no 'mask_area'"):
+        model.test_step(batch)
+    no_area.set_metainfo(dict(mask_area=0.0))
+    with pytest.raises(ValueError, match='empty mask'):
+        model.test_step(batch)
+    with pytest.raises(ValueError, match="depth_ref must be 'crop'"):
+        build_pose(head=dict(type='PoseRegressionHead', depth_ref='box'))

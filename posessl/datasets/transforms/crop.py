@@ -187,7 +187,8 @@ class MaskCenteredCrop(BaseTransform):
 
     Adds ``img`` (out x out x 3), ``img_shape``, ``crop_center``,
     ``crop_size``, ``zoom``, ``crop_K`` and, if a mask was loaded, the
-    cropped ``mask``.
+    cropped ``mask`` and ``mask_area`` (its pixel count in the source image,
+    the pose head's depth reference with ``depth_ref='mask_area'``).
 
     Args:
         out_size: Output width and height (px).
@@ -290,6 +291,7 @@ class MaskCenteredCrop(BaseTransform):
         y0 = cy - (out - 1) / (2.0 * zy)
         results['img'] = warp_crop(results['img'], x0, y0, zx, zy, out)
         if results.get('mask') is not None:
+            results['mask_area'] = float(np.count_nonzero(results['mask']))
             mask = warp_crop(results['mask'].astype(np.uint8), x0, y0, zx,
                              zy, out, cv2.INTER_NEAREST)
             results['mask'] = mask.astype(bool)

@@ -12,7 +12,7 @@ __all__ = ['PackPoseInputs']
 
 DEFAULT_META_KEYS = ('img_path', 'obj_id', 'scene_id', 'im_id', 'ori_shape',
                      'img_shape', 'bbox', 'cam_K', 'crop_K', 'crop_center',
-                     'crop_size', 'zoom', 'has_pose')
+                     'crop_size', 'zoom', 'mask_area', 'has_pose')
 
 
 @TRANSFORMS.register_module()
