@@ -1,5 +1,6 @@
 # Pose data of the synthetic LINEMOD default: a labelled fraction of the
-# training split for training, the independent test split for the final score.
+# training split for training; the test split (LINEMOD's protocol: frames of
+# the same recording, between the training frames) for the final score.
 # The background outside the object mask is replaced by a constant colour
 # (MaskBackground): the mask is free, and the background is a shortcut. In
 # the video the surroundings of neighbouring frames look alike whatever the
