@@ -322,19 +322,18 @@ class PoseRegressionHead(BaseModule):
         crop's zoom (``sqrt(f'_x f'_y / (f_x f_y))``)."""
         if self.depth_ref == 'crop':
             return None
-        for sample in data_samples:
-            if 'mask_area' not in sample:
-                raise KeyError(
-                    f'data sample of {_sample_name(sample)} has no '
-                    "'mask_area': depth_ref='mask_area' needs the object "
-                    'mask (LoadImageAndMask, then MaskCenteredCrop); use '
-                    "depth_ref='crop' without masks")
-        area = metainfo_tensor(data_samples, 'mask_area', crop_K.device)
+        # checked on the host: no device synchronisation in the step
+        area = metainfo_tensor(
+            data_samples, 'mask_area', torch.device('cpu'),
+            hint="depth_ref='mask_area' needs the object mask "
+            "(LoadImageAndMask, then MaskCenteredCrop); use depth_ref='crop' "
+            'without masks')
         if not torch.all(area > 0):
             bad = int(torch.nonzero(area <= 0)[0, 0])
             raise ValueError(f'data sample of '
                              f'{_sample_name(data_samples[bad])} has an '
                              'empty mask (mask_area 0)')
+        area = area.to(crop_K.device)
         cam_K = metainfo_tensor(data_samples, 'cam_K', crop_K.device,
                                 shape=(3, 3))
         zoom = torch.sqrt(crop_K[:, 0, 0] * crop_K[:, 1, 1] /
@@ -348,6 +347,14 @@ class PoseRegressionHead(BaseModule):
 
         Also returns each sample's ``crop_K`` (N, 3, 3). float32.
         """
+        return self._decode(rot, site, data_samples, out_size)[:3]
+
+    def _decode(self, rot: torch.Tensor, site: torch.Tensor,
+                data_samples: Sequence, out_size: Sequence[int]
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                           Optional[torch.Tensor]]:
+        """:meth:`decode`, and the depth reference it used (the loss
+        encodes its targets with the same one)."""
         if len(data_samples) != rot.shape[0]:
             raise ValueError(f'{rot.shape[0]} images but '
                              f'{len(data_samples)} data samples')
@@ -358,16 +365,16 @@ class PoseRegressionHead(BaseModule):
             R = self.rotation_matrix(rot)
             if self.allocentric:
                 R = ray_rotation(crop_center_ray(crop_K, out_size)) @ R
-            t = site_decode(site, crop_K, out_size, self.depth_scale,
-                            self.depth_reference(data_samples, crop_K))
-        return R, t, crop_K
+            ref = self.depth_reference(data_samples, crop_K)
+            t = site_decode(site, crop_K, out_size, self.depth_scale, ref)
+        return R, t, crop_K, ref
 
     def loss(self, feats: torch.Tensor, data_samples: Sequence,
              out_size: Sequence[int]) -> Dict[str, torch.Tensor]:
         """Weighted ``loss_pm``, ``loss_rot``, ``loss_site`` and the logged
         ``rot_err`` (deg) and ``trans_err`` (mm) of the labelled frames."""
         rot, site = self(feats)
-        R, t, crop_K = self.decode(rot, site, data_samples, out_size)
+        R, t, crop_K, ref = self._decode(rot, site, data_samples, out_size)
         device = R.device
         keep = [i for i, s in enumerate(data_samples)
                 if bool(s.get('has_pose', True))]
@@ -392,9 +399,8 @@ class PoseRegressionHead(BaseModule):
             angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
             plain = ~symmetric
             rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
-            ref = self.depth_reference(samples, crop_K)
             target = site_encode(gt_t, crop_K, out_size, self.depth_scale,
-                                 ref)
+                                 None if ref is None else ref[index])
             site_loss = ((site - target).abs() * self.site_weights).sum(-1)
             with torch.no_grad():
                 rot_err = torch.rad2deg(geodesic_distance(R, gt_R)).mean()

@@ -56,8 +56,12 @@ def metainfo_tensor(samples: Sequence[Any],
                     key: str,
                     device: torch.device,
                     dtype: torch.dtype = torch.float32,
-                    shape: Optional[tuple] = None) -> torch.Tensor:
+                    shape: Optional[tuple] = None,
+                    hint: str = 'the pose model needs the crop metadata '
+                    'written by MaskCenteredCrop') -> torch.Tensor:
     """Stack metainfo ``key`` of every data sample into one tensor.
+
+    ``hint`` ends the message of a missing key: what to do about it.
 
     Raises:
         KeyError: a sample lacks ``key`` (the message names the image).
@@ -68,8 +72,7 @@ def metainfo_tensor(samples: Sequence[Any],
         if key not in sample:
             raise KeyError(
                 f'data sample of {sample.get("img_path", "<unknown image>")} '
-                f'has no {key!r} in its metainfo; the pose model needs the '
-                'crop metadata written by MaskCenteredCrop')
+                f'has no {key!r} in its metainfo; {hint}')
         value = np.asarray(sample.get(key), dtype=np.float64)
         if shape is not None and value.shape != shape:
             raise ValueError(
