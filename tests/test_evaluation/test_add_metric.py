@@ -112,6 +112,17 @@ def expected_numbers():
     return per_obj
 
 
+def score_fixed_predictions(**cfg) -> dict:
+    """``ADDMetric(**cfg)`` over the fixed predictions of every frame."""
+    metric = METRICS.build(dict(type='ADDMetric', **cfg))
+    metric.dataset_meta = FakePoseDataset().metainfo
+    ds, model = FakePoseDataset(), FixedPredictionModel()
+    samples = model([], [ds[i]['data_samples'] for i in range(NUM_FRAMES)],
+                    mode='predict')
+    metric.process({}, [s.to_dict() for s in samples])
+    return metric.compute_metrics(metric.results)
+
+
 def build_runner(tmp_path, name, **evaluator):
     return Runner(
         model=FixedPredictionModel(),
@@ -209,13 +220,7 @@ def test_table_is_logged(monkeypatch):
 
 def test_symmetric_ids_are_configurable():
     exp = expected_numbers()
-    metric = METRICS.build(dict(type='ADDMetric', symmetric_obj_ids=[]))
-    metric.dataset_meta = FakePoseDataset().metainfo
-    ds, model = FakePoseDataset(), FixedPredictionModel()
-    samples = model([], [ds[i]['data_samples'] for i in range(NUM_FRAMES)],
-                    mode='predict')
-    metric.process({}, [s.to_dict() for s in samples])
-    metrics = metric.compute_metrics(metric.results)
+    metrics = score_fixed_predictions(symmetric_obj_ids=[])
     # eggbox is now scored with plain ADD, which is never below ADD-S
     assert 'eggbox/ADD_0.1d' in metrics
     assert metrics['eggbox/ADD_AUC'] <= exp[10]['auc'] + 1e-9
@@ -353,13 +358,7 @@ def test_error_split_scores_each_part_alone(monkeypatch):
 def test_error_split_matches_the_pure_functions():
     gt_R, gt_t, pred_R, pred_t = make_poses()
     gt_R, gt_t = gt_R.astype(np.float32), gt_t.astype(np.float32)
-    metric = METRICS.build(dict(type='ADDMetric', error_split=True))
-    metric.dataset_meta = FakePoseDataset().metainfo
-    ds, model = FakePoseDataset(), FixedPredictionModel()
-    samples = model([], [ds[i]['data_samples'] for i in range(NUM_FRAMES)],
-                    mode='predict')
-    metric.process({}, [s.to_dict() for s in samples])
-    m = metric.compute_metrics(metric.results)
+    m = score_fixed_predictions(error_split=True)
     points = make_points()
     for j, (obj_id, name) in enumerate(((1, 'ape/ADD'), (10, 'eggbox/ADD-S'))):
         idx = np.arange(j, NUM_FRAMES, 2)
