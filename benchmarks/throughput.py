@@ -294,8 +294,9 @@ def build_model(model_cfg: dict, device: torch.device,
 
 def amp_dtype(device: torch.device) -> torch.dtype:
     """bfloat16 where the GPU supports it, else float16."""
-    if device.type == 'cuda' and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
+    from posessl.engine.runner_setup import amp_dtype_name
+    if device.type == 'cuda':
+        return getattr(torch, amp_dtype_name())
     return torch.float16
 
 

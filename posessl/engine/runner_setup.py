@@ -21,7 +21,7 @@ import posessl.registry as posessl_registry
 __all__ = [
     'UserError', 'add_runner_arguments', 'load_tool_config', 'load_config',
     'check_required_keys', 'check_registered_types', 'check_data_roots',
-    'check_checkpoint', 'configure_device', 'DictAction',
+    'check_checkpoint', 'configure_device', 'amp_dtype_name', 'DictAction',
     'iteration_schedule_options', 'last_logged_metrics'
 ]
 
@@ -195,6 +195,12 @@ def check_checkpoint(path: Optional[str], what: str) -> None:
         raise UserError(f'{what} {path!r} does not exist.')
 
 
+def amp_dtype_name() -> str:
+    """Mixed-precision dtype on this GPU: ``'bfloat16'`` where supported,
+    else ``'float16'``."""
+    return 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
+
+
 def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
     """Choose the distributed backend and AMP by the device that is present.
 
@@ -210,9 +216,7 @@ def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
                 'train in float32 on the CPU.')
         optim_wrapper = cfg.setdefault('optim_wrapper', {})
         optim_wrapper['type'] = 'AmpOptimWrapper'
-        optim_wrapper.setdefault('dtype', 'bfloat16' if
-                                 torch.cuda.is_bf16_supported() else
-                                 'float16')
+        optim_wrapper.setdefault('dtype', amp_dtype_name())
     cfg.launcher = launcher
     if launcher == 'none':
         return

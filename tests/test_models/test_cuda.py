@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
+from posessl.engine.runner_setup import amp_dtype_name
 from posessl.registry import MODELS
 
 from .conftest import dataset_meta
@@ -43,8 +44,7 @@ def _pose_model() -> torch.nn.Module:
 
 
 def _bf16_or_fp16() -> torch.dtype:
-    return (torch.bfloat16
-            if torch.cuda.is_bf16_supported() else torch.float16)
+    return getattr(torch, amp_dtype_name())  # what --amp trains with
 
 
 def test_pose_losses_and_predictions_match_the_cpu(make_batch, no_tf32):
