@@ -1,5 +1,5 @@
 """Fixtures of the model tests: hand-built crops with exact metadata."""
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import numpy as np
 import pytest
@@ -38,8 +38,10 @@ def dataset_meta() -> dict:
 
 
 def crop_sample(index: int, out_size: int = 64, obj_id: int = 1,
-                has_pose: bool = True) -> PoseDataSample:
-    """A data sample with a random pose and a 'zoom'-mode crop around it."""
+                has_pose: bool = True,
+                mask_area: Optional[float] = None) -> PoseDataSample:
+    """A data sample with a random pose and a 'zoom'-mode crop around it
+    (and the object's source-pixel ``mask_area`` where one is given)."""
     rng = np.random.default_rng(index)
     R = Rotation.random(random_state=index).as_matrix()
     t = np.array([rng.uniform(-150, 150), rng.uniform(-100, 100),
@@ -57,6 +59,8 @@ def crop_sample(index: int, out_size: int = 64, obj_id: int = 1,
             crop_size=size, zoom=zoom, img_shape=(out_size, out_size),
             crop_K=crop_camera_matrix(CAM_K, x0, y0, zoom),
             has_pose=has_pose))
+    if mask_area is not None:
+        sample.set_metainfo(dict(mask_area=mask_area))
     sample.gt_R = torch.as_tensor(R, dtype=torch.float32)
     sample.gt_t = torch.as_tensor(t, dtype=torch.float32)
     return sample
