@@ -6,20 +6,21 @@ import numpy as np
 
 from posessl.geometry import project_points
 from posessl.registry import DATASETS
+from posessl.structures.bop_models import (
+    load_model_points,
+    model_file,
+    read_bop_models,
+)
+from posessl.structures.io import DataError, int_keyed, read_json
 
-from .base import (
-    LinemodBaseDataset,
+from .annotations import (
     check_pose,
     check_translation_units,
-    default_symmetric,
     image_shape,
     list_frames,
-    names_from_dataset_info,
     parse_cam_K,
-    read_dataset_info,
 )
-from .io import DataError, int_keyed, read_json
-from .metainfo import check_diameter, load_model_points, model_file
+from .base import LinemodBaseDataset
 
 __all__ = ['LinemodBOPDataset']
 
@@ -69,34 +70,8 @@ class LinemodBOPDataset(LinemodBaseDataset):
         super().__init__(data_root, split=split, obj_ids=obj_ids, **kwargs)
 
     def _read_objects(self, obj_ids: Optional[Sequence[int]]) -> dict:
-        root = self.data_root
-        info_path = os.path.join(root, 'models', 'models_info.json')
-        models_info = int_keyed(read_json(info_path), info_path)
-        ds_path, dataset_info = read_dataset_info(root)
-        if obj_ids is None:
-            ids = tuple(sorted(models_info))
-        else:
-            ids = tuple(sorted({int(i) for i in obj_ids}))
-        diameters: Dict[int, float] = {}
-        for i in ids:
-            entry = models_info.get(i)
-            if not isinstance(entry, dict):
-                raise DataError(f'{info_path}: no entry for object {i}')
-            if 'diameter' not in entry:
-                raise DataError(f'{info_path}: object {i} has no diameter')
-            diameters[i] = check_diameter(entry['diameter'], info_path, i)
-        name = (dataset_info or {}).get('name') or \
-            os.path.basename(os.path.normpath(root))
-        return dict(
-            obj_ids=ids,
-            diameters=diameters,
-            model_paths={
-                i: model_file(os.path.join(root, 'models'), i, 6)
-                for i in ids
-            },
-            names=names_from_dataset_info(dataset_info, ds_path),
-            symmetric_obj_ids=default_symmetric(dataset_info, models_info),
-            dataset_name=str(name))
+        return read_bop_models(os.path.join(self.data_root, 'models'),
+                               obj_ids)
 
     def _scene_dirs(self) -> Dict[int, str]:
         split_dir = os.path.join(self.data_root, self.split)

@@ -3,19 +3,28 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from posessl.registry import DATASETS
+from posessl.structures.bop_models import (
+    CLASSIC_SYMMETRIC_OBJ_IDS,
+    check_diameter,
+    model_file,
+    names_from_dataset_info,
+    read_dataset_info,
+)
+from posessl.structures.io import (
+    DataError,
+    int_keyed,
+    read_frame_ids,
+    read_yaml,
+)
 
-from .base import (
-    LinemodBaseDataset,
+from .annotations import (
     check_pose,
     check_translation_units,
     image_shape,
     list_frames,
-    names_from_dataset_info,
     parse_cam_K,
-    read_dataset_info,
 )
-from .io import DataError, int_keyed, read_frame_ids, read_yaml
-from .metainfo import CLASSIC_SYMMETRIC_OBJ_IDS, check_diameter, model_file
+from .base import LinemodBaseDataset
 
 __all__ = ['LinemodDenseFusionDataset']
 

@@ -1,146 +1,17 @@
-"""LINEMOD object table, model-point sampling and dataset metainfo checks.
-
-Units are millimetres throughout. A model or a diameter that is far too small
-to be in millimetres (a LINEMOD object in metres measures about 0.1) is
-refused with a message saying it looks like metres.
-"""
-import os
-from typing import Dict, Iterable, Mapping, Optional, Tuple
-
-import numpy as np
-
-from .io import DataError, require_file
+"""Object names, model points and diameters (they live in
+:mod:`posessl.structures.bop_models`, the ground floor that the evaluation
+uses too; re-exported here)."""
+from posessl.structures.bop_models import (
+    CLASSIC_SYMMETRIC_OBJ_IDS,
+    LINEMOD_OBJECTS,
+    check_diameter,
+    load_model_points,
+    model_file,
+    object_names,
+    points_diameter,
+)
 
 __all__ = [
     'LINEMOD_OBJECTS', 'CLASSIC_SYMMETRIC_OBJ_IDS', 'object_names',
-    'load_model_points', 'check_diameter', 'points_diameter'
+    'load_model_points', 'check_diameter', 'points_diameter', 'model_file'
 ]
-
-#: LINEMOD object ids and names (BOP ``lm`` numbering).
-LINEMOD_OBJECTS: Dict[int, str] = {
-    1: 'ape',
-    2: 'benchvise',
-    3: 'bowl',
-    4: 'cam',
-    5: 'can',
-    6: 'cat',
-    7: 'cup',
-    8: 'driller',
-    9: 'duck',
-    10: 'eggbox',
-    11: 'glue',
-    12: 'holepuncher',
-    13: 'iron',
-    14: 'lamp',
-    15: 'phone',
-}
-
-#: Objects scored with ADD-S in the classic 13-object LINEMOD protocol.
-CLASSIC_SYMMETRIC_OBJ_IDS: Tuple[int, ...] = (10, 11)
-
-#: Below this size (mm) a model or diameter is taken to be in metres.
-_METRES_THRESHOLD = 1.0
-
-
-def object_names(obj_ids: Iterable[int],
-                 names: Optional[Mapping[int, str]] = None
-                 ) -> Tuple[str, ...]:
-    """Names of ``obj_ids``, from ``names`` else LINEMOD's table.
-
-    Ids found in neither are named ``obj_000042``.
-    """
-    table = dict(LINEMOD_OBJECTS)
-    if names:
-        table.update({int(k): str(v) for k, v in names.items()})
-    return tuple(table.get(i, f'obj_{i:06d}') for i in obj_ids)
-
-
-def check_diameter(diameter: float, source: str, obj_id: int) -> float:
-    """Validate an object diameter read from ``source`` (mm).
-
-    Raises:
-        DataError: the diameter is not a positive number, or is below 1,
-            which means the model is in metres.
-    """
-    try:
-        value = float(diameter)
-    except (TypeError, ValueError):
-        raise DataError(f'{source}: diameter of object {obj_id} is not a '
-                        f'number: {diameter!r}') from None
-    if not np.isfinite(value) or value <= 0:
-        raise DataError(f'{source}: diameter of object {obj_id} must be '
-                        f'positive, got {value}')
-    if value < _METRES_THRESHOLD:
-        raise DataError(f'{source}: diameter of object {obj_id} is {value}, '
-                        'which looks like metres; millimetres are expected')
-    return value
-
-
-def points_diameter(points: np.ndarray) -> float:
-    """Largest distance between two of ``points`` (N, 3).
-
-    Only the convex hull's vertices can realise the maximum, so the
-    brute-force search runs over those.
-    """
-    pts = np.asarray(points, dtype=np.float64)
-    if len(pts) > 4:
-        from scipy.spatial import ConvexHull
-        try:
-            pts = pts[ConvexHull(pts).vertices]
-        except Exception:  # degenerate (flat) point sets keep all points
-            pass
-    best = 0.0
-    for start in range(0, len(pts), 512):
-        block = pts[start:start + 512]
-        d = np.linalg.norm(block[:, None, :] - pts[None, :, :], axis=-1)
-        best = max(best, float(d.max()))
-    return best
-
-
-def load_model_points(path: str, num_points: int = 3000,
-                      seed: int = 0) -> np.ndarray:
-    """Deterministic sample of a PLY model's vertices, in millimetres.
-
-    All vertices are kept when there are at most ``num_points``; otherwise
-    ``num_points`` distinct vertices are drawn without replacement by a
-    NumPy ``Generator`` seeded with ``seed`` and returned in file order.
-
-    Args:
-        path: The ``.ply`` file.
-        num_points: Upper bound on the number of points.
-        seed: Seed of the sample.
-
-    Returns:
-        (N, 3) float32 array, ``N <= num_points``.
-
-    Raises:
-        FileNotFoundError: the model file does not exist.
-        DataError: the file cannot be parsed, has no vertices, or is in
-            metres.
-    """
-    import trimesh
-
-    require_file(path, 'model file')
-    try:
-        geom = trimesh.load(path, process=False)
-        vertices = np.asarray(geom.vertices, dtype=np.float64)
-    except Exception as e:  # trimesh raises many types for broken files
-        raise DataError(f'{path}: cannot read the model ({e})') from None
-    if vertices.ndim != 2 or vertices.shape[0] == 0:
-        raise DataError(f'{path}: the model has no vertices')
-    if not np.all(np.isfinite(vertices)):
-        raise DataError(f'{path}: the model has non-finite vertices')
-    extent = float((vertices.max(0) - vertices.min(0)).max())
-    if extent < _METRES_THRESHOLD:
-        raise DataError(f'{path}: the model is {extent:g} units across, '
-                        'which looks like metres; millimetres are expected')
-    if len(vertices) > num_points:
-        rng = np.random.default_rng(seed)
-        keep = np.sort(rng.choice(len(vertices), num_points, replace=False))
-        vertices = vertices[keep]
-    return vertices.astype(np.float32)
-
-
-def model_file(models_dir: str, obj_id: int, digits: int) -> str:
-    """Path of ``obj_<id>.ply`` with ``digits`` zero-padded digits."""
-    return os.path.join(models_dir, f'obj_{obj_id:0{digits}d}.ply')
