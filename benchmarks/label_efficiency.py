@@ -190,9 +190,9 @@ def nearest_neighbour(fraction: float, seed: int, args: argparse.Namespace,
     labelled training crop in the self-supervised embedding space."""
     from mmengine.dataset import pseudo_collate
 
+    from posessl.apis import build_inference_model
     from posessl.evaluation import ADDMetric, transfer_pose
     from posessl.evaluation.retrieval import nearest_neighbour_indices
-    from posessl.visualization.inference import build_inference_model
     start = time.time()
     model = build_inference_model(
         Config.fromfile(osp.join(REPO, SSL_CONFIG)), ssl_ckpt)

@@ -19,15 +19,15 @@ import torch
 from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.runner_setup import UserError, load_config
-from posessl.visualization import PoseVisualizer, sample_name
-from posessl.visualization.inference import (
+from posessl.apis import (
     build_dataset,
     build_inference_model,
     build_loader,
     select_indices,
 )
+from posessl.engine.checkpoint_safety import CheckpointError
+from posessl.engine.runner_setup import UserError, load_config
+from posessl.visualization import PoseVisualizer, sample_name
 from posessl.visualization.pose_visualizer import load_rgb
 
 

@@ -1,6 +1,9 @@
-"""Building a model and a data loader from a config outside the Runner, for
-the picture and analysis tools (``tools/visualize_pose.py``,
-``tools/analysis/embedding_map.py``)."""
+"""Building a model and a data loader from a config outside the Runner.
+
+Used by :class:`~posessl.apis.PoseInferencer` and the picture and analysis
+tools (``tools/visualize_pose.py``, ``tools/analysis/embedding_map.py``).
+Checkpoints are read with ``torch.load(weights_only=True)`` only.
+"""
 import copy
 import os.path as osp
 from typing import Any, List, Optional, Sequence
@@ -11,10 +14,11 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from torch.utils.data import DataLoader, Subset
 
+from posessl.engine import checkpoint_safety
 from posessl.registry import DATASETS, MODELS
 
 __all__ = [
-    'build_inference_model', 'build_dataset', 'build_loader',
+    'build_inference_model', 'load_weights', 'build_dataset', 'build_loader',
     'unwrap_dataset_cfg', 'dataset_img_path', 'select_indices'
 ]
 
@@ -24,6 +28,28 @@ def _plain(cfg: Any) -> Any:
     if isinstance(cfg, (Config, ConfigDict)):
         cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
     return copy.deepcopy(cfg)
+
+
+def _enable_checkpoint_safety() -> None:
+    """posessl's allow-list for ``weights_only=True`` loads (idempotent)."""
+    enable = getattr(checkpoint_safety, 'enable_checkpoint_safety', None)
+    (enable or checkpoint_safety.install)()
+
+
+def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
+    """Load ``checkpoint``'s state dict into ``model``; return its ``meta``.
+
+    The checkpoint is read with ``weights_only=True`` (posessl's allow-list
+    of the few objects an MMEngine checkpoint holds); the state dict may be
+    bare or under ``state_dict``, like MMEngine's ``load_checkpoint``.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable or unsafe.
+    """
+    _enable_checkpoint_safety()
+    loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
@@ -46,7 +72,7 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
         torch.manual_seed(seed)
     model = MODELS.build(_plain(cfg.model))
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        load_weights(model, checkpoint)
     return model.to(device).eval()
 
 

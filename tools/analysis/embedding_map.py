@@ -32,19 +32,19 @@ import torch
 from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
+from posessl.apis import (
+    build_dataset,
+    build_inference_model,
+    build_loader,
+    select_indices,
+    unwrap_dataset_cfg,
+)
 from posessl.engine.checkpoint_safety import CheckpointError
 from posessl.engine.runner_setup import UserError, load_config
 from posessl.evaluation import (
     camera_viewpoint,
     nearest_neighbour_rotation_error,
     random_pick_rotation_error,
-)
-from posessl.visualization.inference import (
-    build_dataset,
-    build_inference_model,
-    build_loader,
-    select_indices,
-    unwrap_dataset_cfg,
 )
 
 #: t-SNE keeps an (N, N) matrix: beyond this, ask for fewer frames.
