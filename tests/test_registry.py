@@ -72,6 +72,7 @@ MINIMAL = {
     },
     'HOOKS': {
         'DatasetMetaHook': lambda root: dict(type='DatasetMetaHook'),
+        'LogTestMetricsHook': lambda root: dict(type='LogTestMetricsHook'),
         'PoseVisualizationHook': lambda root: dict(
             type='PoseVisualizationHook'),
     },

@@ -14,7 +14,7 @@ default_hooks = dict(
 )
 
 # hands model points, diameters and symmetries to the model at each stage
-custom_hooks = [dict(type='DatasetMetaHook')]
+custom_hooks = [dict(type='DatasetMetaHook'), dict(type='LogTestMetricsHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

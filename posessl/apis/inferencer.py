@@ -207,11 +207,15 @@ class PoseInferencer:
                                  '(H, W, 3) uint8 RGB array')
         h, w = img.shape[:2]
         obj_id = query.get('obj_id')
-        if obj_id is None or int(obj_id) not in self.obj_ids:
+        if not isinstance(obj_id, (int, np.integer)) or \
+                int(obj_id) not in self.obj_ids:
             raise InferenceError(f'{name}: obj_id {obj_id} is not one of '
                                  f'the model\'s objects {self.obj_ids}')
         obj_id = int(obj_id)
-        K = np.asarray(query.get('cam_K', np.nan), dtype=np.float64)
+        try:
+            K = np.asarray(query.get('cam_K'), dtype=np.float64)
+        except (TypeError, ValueError):
+            K = np.full(0, np.nan)
         if K.shape != (3, 3) or not np.isfinite(K).all() or \
                 K[0, 0] <= 0 or K[1, 1] <= 0:
             raise InferenceError(f'{name}: cam_K must be a finite 3x3 '
@@ -233,17 +237,15 @@ class PoseInferencer:
             info['mask'], info['mask_path'] = self._mask(mask, (h, w), name)
             info['bbox'] = mask_box(info['mask'])
             return info
-        if self.needs_mask:
-            raise InferenceError(
-                f'{name}: the model of {self.name} needs the object mask '
-                '(its test pipeline replaces the background outside it, or '
-                'its head measures depth by the mask area); give mask=')
         box = query.get('box')
         if box is None:
             box = self._detection_box(query['detections'],
                                       query.get('scene_id'),
                                       query.get('im_id'), obj_id, name)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
+        try:
+            box = np.asarray(box, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            box = np.full(0, np.nan)
         if box.shape != (4, ) or not np.isfinite(box).all() or \
                 box[2] < 0 or box[3] < 0:
             raise InferenceError(f'{name}: box must be [x, y, w, h] with '
@@ -252,6 +254,11 @@ class PoseInferencer:
         if x > w - 1 or y > h - 1 or x + bw < 0 or y + bh < 0:
             raise InferenceError(f'{name}: box {box.tolist()} lies outside '
                                  f'the {w}x{h} image')
+        if self.needs_mask:
+            raise InferenceError(
+                f'{name}: the model of {self.name} needs the object mask '
+                '(its test pipeline replaces the background outside it, or '
+                'its head measures depth by the mask area); give mask=')
         info['bbox'] = box.tolist()
         return info
 

@@ -15,10 +15,11 @@ from .draw import (
     outline_polygon,
 )
 from .hooks import PoseVisualizationHook, sample_name
+from .metrics_hook import LogTestMetricsHook
 from .pose_visualizer import PoseVisualizer, load_rgb, save_png
 
 __all__ = [
     'GT_COLOR', 'PRED_COLOR', 'BOX_EDGES', 'box_corners', 'outline_polygon',
     'draw_polyline', 'draw_pose', 'PoseVisualizer', 'PoseVisualizationHook',
-    'load_rgb', 'save_png', 'sample_name'
+    'load_rgb', 'save_png', 'sample_name', 'LogTestMetricsHook'
 ]
