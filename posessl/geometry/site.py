@@ -77,11 +77,13 @@ def _focal_and_size(crop_K: torch.Tensor, out_size: Sequence[int]
 
 def _reference(size: float, ref_size: Optional[torch.Tensor],
                like: torch.Tensor) -> torch.Tensor:
-    """The depth reference length: ``ref_size`` or the input's size."""
+    """The depth reference length: ``ref_size`` or the input's size.
+
+    ``ref_size`` is not checked here (that would synchronise a GPU step);
+    callers pass positive lengths (``PoseDataSample`` refuses an empty
+    ``mask_area``)."""
     if ref_size is None:
         return like.new_tensor(size)
-    if not torch.all(ref_size > 0):
-        raise ValueError('ref_size must be positive')
     return ref_size.to(like.dtype)
 
 
@@ -97,7 +99,8 @@ def site_encode(t: torch.Tensor,
         crop_K: (..., 3, 3) camera matrices of the network input.
         out_size: ``(H, W)`` of the network input in pixels.
         depth_scale: mm; see the module docstring.
-        ref_size: (...) input pixels replacing ``sqrt(W H)`` in ``tz``.
+        ref_size: (...) positive input pixels replacing ``sqrt(W H)`` in
+            ``tz``.
     """
     if t.shape[-1] != 3 or crop_K.shape[-2:] != (3, 3):
         raise ValueError(f'site_encode needs t (..., 3) and crop_K '

@@ -3,6 +3,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
+from mmengine.structures import BaseDataElement
 
 from posessl.registry import MODELS
 
@@ -27,7 +28,9 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
     ``(x - mean) / std``. A triplet batch (B, 3, C, H, W) from
     ``TripletDataset`` becomes (3B, C, H, W) with rows ``[0:B]`` anchors,
     ``[B:2B]`` positives and ``[2B:3B]`` negatives. On CUDA the result is
-    channels-last (faster convolutions, also under autocast).
+    channels-last (faster convolutions, also under autocast). The data
+    samples' tensors (``PoseDataSample``'s typed fields) move to the same
+    device with one copy per field (:meth:`move_samples`).
 
     Args:
         mean, std: per-channel RGB statistics on the 0-255 scale (ImageNet's
@@ -81,11 +84,43 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
                     'size (check the crop out_size)')
         return torch.stack(list(inputs))
 
+    def move_samples(self, samples: Any) -> Any:
+        """Move the tensors of a list of data samples to the device, one
+        copy per field: each field is stacked on the host, copied, and the
+        samples get views of the copy (in place). Fields that not every
+        sample has, or of differing shapes, are moved sample by sample;
+        anything else goes through ``cast_data``."""
+        if (not isinstance(samples, (list, tuple)) or not samples
+                or not all(isinstance(s, BaseDataElement) for s in samples)):
+            return self.cast_data(samples)
+        done = set()
+        for key in samples[0].keys():
+            values = [s.get(key, None) for s in samples]
+            if not all(isinstance(v, torch.Tensor) for v in values):
+                continue
+            done.add(key)
+            if all(v.device == self.device for v in values):
+                continue
+            if len({v.shape for v in values}) == 1:
+                moved = torch.stack(values).to(
+                    self.device, non_blocking=self._non_blocking)
+                for sample, row in zip(samples, moved.unbind(0)):
+                    sample.set_field(row, key)
+            else:
+                for sample, value in zip(samples, values):
+                    sample.set_field(value.to(self.device), key)
+        for sample in samples:  # fields only some samples have
+            for key in set(sample.keys()) - done:
+                value = sample.get(key)
+                if isinstance(value, torch.Tensor):
+                    sample.set_field(value.to(self.device), key)
+        return list(samples)
+
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Returns ``dict(inputs=(N, C, H, W) float, data_samples=...)``."""
-        data = self.cast_data(data)
-        samples = data.get('data_samples', None)
-        x = self._stack(data['inputs'], samples)
+        """Returns ``dict(inputs=(N, C, H, W) float, data_samples=...)``;
+        the data samples' tensors are on the model's device."""
+        samples = self.move_samples(data.get('data_samples', None))
+        x = self._stack(self.cast_data(data['inputs']), samples)
         if x.dim() == 5:
             if x.shape[1] != 3:
                 raise ValueError(

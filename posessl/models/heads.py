@@ -3,9 +3,8 @@
 Each head owns its losses. Losses and all pose geometry run in float32 with
 autocast switched off, so ``--amp`` (bf16/fp16) only affects the layers.
 """
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -21,6 +20,7 @@ from posessl.geometry import (
     site_encode,
 )
 from posessl.registry import MODELS
+from posessl.structures import ObjectTable, stack_field
 
 from .losses import (
     geodesic_loss,
@@ -28,7 +28,9 @@ from .losses import (
     point_matching_loss,
     triplet_cosine_loss,
 )
-from .utils import metainfo_tensor
+
+_CROP_HINT = ('the pose model needs the crop metadata written by '
+              'MaskCenteredCrop and packed by PackPoseInputs')
 
 __all__ = ['CosineContrastiveHead', 'PoseRegressionHead']
 
@@ -155,9 +157,13 @@ class PoseRegressionHead(BaseModule):
       objects are left out (their rotation label is ambiguous).
     * ``loss_site``: L1 on ``(dx, dy, tz)`` weighted by ``site_weights``.
 
-    Model points, diameters and symmetric ids come from
-    :meth:`set_model_info`; points are subsampled to ``num_points`` and kept
-    as non-persistent buffers (not in checkpoints).
+    Model points, diameters and symmetric ids come from an
+    :class:`~posessl.structures.ObjectTable` (:meth:`set_objects`); points
+    are subsampled to ``num_points`` and kept as non-persistent buffers
+    (not in checkpoints). Everything per sample is read from the typed
+    tensors of the data samples (``crop_K``, ``cam_K``, ``mask_area``,
+    ``obj_id``, ``has_pose``, ``gt_R``, ``gt_t``) by stacking and gathering:
+    no Python loop over samples and no host synchronisation.
 
     Args:
         in_channels: feature width (the model fills it in from its backbone).
@@ -230,8 +236,12 @@ class PoseRegressionHead(BaseModule):
                                  6 if rot_repr == '6d' else 4)
         self.site_out = nn.Linear(hidden_channels, 3)
         self._reset_outputs()
-        self._diameters: Dict[int, float] = {}
-        self._symmetric: set = set()
+        self.objects: Optional[ObjectTable] = None
+        for name, empty in (('obj_points', torch.zeros(0, num_points, 3)),
+                            ('obj_diameters', torch.zeros(0)),
+                            ('obj_symmetric', torch.zeros(0, dtype=bool)),
+                            ('obj_lookup', torch.zeros(0, dtype=int))):
+            self.register_buffer(name, empty, persistent=False)
 
     def _reset_outputs(self) -> None:
         """Start from the identity rotation, the crop centre and tz = 1."""
@@ -244,62 +254,50 @@ class PoseRegressionHead(BaseModule):
             self.rot_out.bias.copy_(torch.tensor(identity))
             self.site_out.bias.copy_(torch.tensor([0., 0., 1.]))
 
-    # ----------------------------------------------------------- model info
-    def set_model_info(self, model_points: Mapping,
-                       diameters: Mapping,
-                       symmetric_obj_ids: Sequence[int] = ()) -> None:
-        """Store model points (subsampled), diameters and symmetric ids.
+    # ---------------------------------------------------------- objects
+    def set_objects(self, objects: ObjectTable) -> None:
+        """Take the objects' points, diameters and symmetry flags.
 
-        Args:
-            model_points: ``{obj_id: (N, 3) float mm}``.
-            diameters: ``{obj_id: float mm}``.
-            symmetric_obj_ids: ids compared in the nearest-point form.
+        The points are subsampled to ``num_points`` per object
+        (:meth:`ObjectTable.subsample`) and kept, with the diameters and
+        flags, as non-persistent buffers (not in checkpoints) of one extra
+        row of NaN, where samples of objects outside the table land.
         """
-        param = next(self.parameters())
-        for key, points in model_points.items():
-            obj_id = int(key)
-            points = np.asarray(points, dtype=np.float32)
-            if points.ndim != 2 or points.shape[1] != 3 or not len(points):
-                raise ValueError(f'model_points of obj_id {obj_id} must be a '
-                                 f'non-empty (N, 3) array, got {points.shape}')
-            if not np.isfinite(points).all():
-                raise ValueError(f'model_points of obj_id {obj_id} hold '
-                                 'NaN or inf')
-            diameter = diameters.get(obj_id, diameters.get(str(obj_id)))
-            if diameter is None or not float(diameter) > 0:
-                raise ValueError(f'obj_id {obj_id} needs a positive diameter '
-                                 f'in the dataset metainfo, got {diameter!r}')
-            rng = np.random.default_rng(obj_id)
-            if len(points) >= self.num_points:
-                index = np.sort(
-                    rng.choice(len(points), self.num_points, replace=False))
-            else:  # repeat points evenly to a fixed count
-                index = np.resize(np.arange(len(points)), self.num_points)
-            self.register_buffer(
-                f'model_points_{obj_id}',
-                torch.as_tensor(points[index], device=param.device),
-                persistent=False)
-            self._diameters[obj_id] = float(diameter)
-        self._symmetric = {int(i) for i in symmetric_obj_ids}
+        table = objects.subsample(self.num_points)
+        device = self.obj_points.device
+        nan = float('nan')
+        self.obj_points = torch.cat(
+            [table.points, torch.full((1, self.num_points, 3), nan)]).to(
+                device)
+        self.obj_diameters = torch.cat(
+            [table.diameters.float(), torch.tensor([nan])]).to(device)
+        self.obj_symmetric = torch.cat(
+            [table.symmetric, torch.tensor([False])]).to(device)
+        self.obj_lookup = table.lookup.to(device)
+        self.objects = table
 
-    def _object_info(self, samples: Sequence, device: torch.device
-                     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        points, diameters, symmetric = [], [], []
-        for sample in samples:
-            obj_id = int(sample.get('obj_id', -1))
-            buffer = getattr(self, f'model_points_{obj_id}', None)
-            if buffer is None:
-                raise KeyError(
-                    f'no model points for obj_id {obj_id} (image '
-                    f'{_sample_name(sample)}); call '
-                    'model.set_dataset_meta(dataset.metainfo) first '
-                    '(DatasetMetaHook does this before train/val/test)')
-            points.append(buffer.float())
-            diameters.append(self._diameters[obj_id])
-            symmetric.append(obj_id in self._symmetric)
-        return (torch.stack(points).to(device),
-                torch.tensor(diameters, dtype=torch.float32, device=device),
-                torch.tensor(symmetric, dtype=torch.bool, device=device))
+    def _object_rows(self, data_samples: Sequence) -> torch.Tensor:
+        """Row of each sample's object in the buffers (a gather on the
+        device). On the CPU, where checking costs no synchronisation, an
+        object outside the table is a clear error; elsewhere its row is
+        the NaN row and its losses are NaN."""
+        if self.objects is None:
+            raise KeyError('the pose head has no model points; call '
+                           'model.set_dataset_meta(dataset.metainfo) first '
+                           '(DatasetMetaHook does this before '
+                           'train/val/test)')
+        obj_id = stack_field(data_samples, 'obj_id', 'PackPoseInputs '
+                             'packs it from the dataset')
+        rows = self.objects.rows(obj_id, self.obj_lookup)
+        if rows.device.type == 'cpu' and bool((rows == len(
+                self.objects)).any()):
+            bad = int(torch.nonzero(rows == len(self.objects))[0, 0])
+            raise KeyError(
+                f'no model points for obj_id {int(obj_id[bad])} (image '
+                f'{_sample_name(data_samples[bad])}); the model knows '
+                f'{list(self.objects.obj_ids)} (from '
+                'model.set_dataset_meta)')
+        return rows
 
     # ------------------------------------------------------------- forward
     def forward(self, feats: torch.Tensor
@@ -319,23 +317,16 @@ class PoseRegressionHead(BaseModule):
                         ) -> Optional[torch.Tensor]:
         """Per-sample ``ref_size`` (input pixels) of :func:`site_encode`:
         None for ``depth_ref='crop'``, else ``sqrt(mask_area)`` times the
-        crop's zoom (``sqrt(f'_x f'_y / (f_x f_y))``)."""
+        crop's zoom (``sqrt(f'_x f'_y / (f_x f_y))``). ``mask_area`` is
+        positive wherever it is set (``PoseDataSample``)."""
         if self.depth_ref == 'crop':
             return None
-        # checked on the host: no device synchronisation in the step
-        area = metainfo_tensor(
-            data_samples, 'mask_area', torch.device('cpu'),
-            hint="depth_ref='mask_area' needs the object mask "
+        area = stack_field(
+            data_samples, 'mask_area',
+            "depth_ref='mask_area' needs a non-empty object mask "
             "(LoadImageAndMask, then MaskCenteredCrop); use depth_ref='crop' "
             'without masks')
-        if not torch.all(area > 0):
-            bad = int(torch.nonzero(area <= 0)[0, 0])
-            raise ValueError(f'data sample of '
-                             f'{_sample_name(data_samples[bad])} has an '
-                             'empty mask (mask_area 0)')
-        area = area.to(crop_K.device)
-        cam_K = metainfo_tensor(data_samples, 'cam_K', crop_K.device,
-                                shape=(3, 3))
+        cam_K = stack_field(data_samples, 'cam_K', _CROP_HINT).float()
         zoom = torch.sqrt(crop_K[:, 0, 0] * crop_K[:, 1, 1] /
                           (cam_K[:, 0, 0] * cam_K[:, 1, 1]))
         return torch.sqrt(area) * zoom
@@ -360,8 +351,8 @@ class PoseRegressionHead(BaseModule):
                              f'{len(data_samples)} data samples')
         with _no_autocast(rot.device):
             rot, site = rot.float(), site.float()
-            crop_K = metainfo_tensor(data_samples, 'crop_K', rot.device,
-                                     shape=(3, 3))
+            crop_K = stack_field(data_samples, 'crop_K',
+                                 _CROP_HINT).float()
             R = self.rotation_matrix(rot)
             if self.allocentric:
                 R = ray_rotation(crop_center_ray(crop_K, out_size)) @ R
@@ -372,43 +363,54 @@ class PoseRegressionHead(BaseModule):
     def loss(self, feats: torch.Tensor, data_samples: Sequence,
              out_size: Sequence[int]) -> Dict[str, torch.Tensor]:
         """Weighted ``loss_pm``, ``loss_rot``, ``loss_site`` and the logged
-        ``rot_err`` (deg) and ``trans_err`` (mm) of the labelled frames."""
+        ``rot_err`` (deg) and ``trans_err`` (mm) of the labelled frames.
+
+        Every sample needs ``gt_R`` / ``gt_t`` (an unlabelled frame's may be
+        anything: a fixed pose replaces them); ``has_pose`` weights the
+        frames (1 labelled, 0 not), so the batch is reduced with masked
+        means, not by selecting rows: no host synchronisation. A batch
+        without a labelled frame gives zero losses and errors.
+        """
         rot, site = self(feats)
         R, t, crop_K, ref = self._decode(rot, site, data_samples, out_size)
-        device = R.device
-        keep = [i for i, s in enumerate(data_samples)
-                if bool(s.get('has_pose', True))]
-        with _no_autocast(device):
-            zero = (rot.float().sum() + site.float().sum()) * 0.0
-            if not keep:
-                return dict(loss_pm=zero, loss_rot=zero, loss_site=zero)
-            samples = [data_samples[i] for i in keep]
-            index = torch.tensor(keep, device=device)
-            for sample in samples:
-                if 'gt_R' not in sample or 'gt_t' not in sample:
-                    raise KeyError(f'data sample of {_sample_name(sample)} '
-                                   'has has_pose=True but no gt_R/gt_t')
-            gt_R = torch.stack([s.gt_R for s in samples]).float()
-            gt_t = torch.stack([s.gt_t for s in samples]).float()
-            R, t, crop_K = R[index], t[index], crop_K[index]
-            site = site.float()[index]
-            points, diameters, symmetric = self._object_info(samples, device)
+        hint = ('the pose loss needs gt_R / gt_t on every training sample '
+                '(has_pose says which are used)')
+        with _no_autocast(R.device):
+            labelled = stack_field(data_samples, 'has_pose', hint)
+            weight = labelled.float()
+            # unlabelled frames' labels are untrusted (maybe NaN): a fixed
+            # finite pose stands in, so no NaN reaches a gradient
+            gt_R = torch.where(labelled[:, None, None],
+                               stack_field(data_samples, 'gt_R', hint).float(),
+                               torch.eye(3, device=R.device))
+            gt_t = torch.where(labelled[:, None],
+                               stack_field(data_samples, 'gt_t', hint).float(),
+                               R.new_tensor([0.0, 0.0, 1000.0]))
+            rows = self._object_rows(data_samples)
+            points = self.obj_points[rows]
+            symmetric = self.obj_symmetric[rows]
+            count = weight.sum().clamp(min=1)
 
-            pm = point_matching_loss(R, gt_R, points, scale=diameters,
+            def mean(values: torch.Tensor) -> torch.Tensor:
+                return (values * weight).sum() / count
+
+            pm = point_matching_loss(R, gt_R, points,
+                                     scale=self.obj_diameters[rows],
                                      symmetric=symmetric, norm=self.pm_norm)
             angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
-            plain = ~symmetric
+            plain = weight * ~symmetric
             rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
             target = site_encode(gt_t, crop_K, out_size, self.depth_scale,
-                                 None if ref is None else ref[index])
-            site_loss = ((site - target).abs() * self.site_weights).sum(-1)
+                                 ref)
+            site_loss = ((site.float() - target).abs() *
+                         self.site_weights).sum(-1)
             with torch.no_grad():
-                rot_err = torch.rad2deg(geodesic_distance(R, gt_R)).mean()
-                trans_err = torch.linalg.vector_norm(t - gt_t, dim=-1).mean()
+                rot_err = mean(torch.rad2deg(geodesic_distance(R, gt_R)))
+                trans_err = mean(torch.linalg.vector_norm(t - gt_t, dim=-1))
         return dict(
-            loss_pm=self.pm_weight * pm.mean(),
+            loss_pm=self.pm_weight * mean(pm),
             loss_rot=self.rot_weight * rot_loss,
-            loss_site=self.site_weight * site_loss.mean(),
+            loss_site=self.site_weight * mean(site_loss),
             rot_err=rot_err,
             trans_err=trans_err)
 
@@ -417,7 +419,8 @@ class PoseRegressionHead(BaseModule):
         """Fill ``pred_R`` (3, 3) and ``pred_t`` (3,) float32 (mm)."""
         rot, site = self(feats)
         R, t, _ = self.decode(rot, site, data_samples, out_size)
-        for sample, R_i, t_i in zip(data_samples, R, t):
-            sample.pred_R = R_i.detach().float()
-            sample.pred_t = t_i.detach().float()
+        for sample, R_i, t_i in zip(data_samples, R.detach().unbind(0),
+                                    t.detach().unbind(0)):
+            sample.set_field(R_i, 'pred_R')  # float32 (3, 3) and (3,)
+            sample.set_field(t_i, 'pred_t')
         return data_samples

@@ -85,7 +85,7 @@ def point_matching_loss(pred_R: torch.Tensor,
         pred = pred + pred_t[:, None]
     if gt_t is not None:
         gt = gt + gt_t[:, None]
-    if symmetric is not None and bool(symmetric.any()):
+    if symmetric is not None:  # computed for all: no host synchronisation
         with torch.no_grad():
             nearest = torch.cdist(gt, pred, p=1.0 if norm == 'l1' else 2.0)
             nearest = nearest.argmin(dim=-1)

@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from posessl.registry import MODELS
+from posessl.structures import ObjectTable
 
 from .pretrainer import build_data_preprocessor
 from .utils import infer_out_channels, pool_features
@@ -62,19 +63,11 @@ class PoseRegressor(BaseModel):
         return self
 
     def set_dataset_meta(self, metainfo: Mapping) -> None:
-        """Take ``model_points``, ``diameters`` and ``symmetric_obj_ids``
-        from a dataset's metainfo (``DatasetMetaHook`` calls this)."""
-        missing = [
-            key for key in ('model_points', 'diameters')
-            if metainfo.get(key) is None
-        ]
-        if missing:
-            name = metainfo.get('dataset_name', 'the dataset')
-            raise KeyError(f'metainfo of {name} lacks {missing}; the pose '
-                           'loss needs model points and diameters')
-        self.head.set_model_info(metainfo['model_points'],
-                                 metainfo['diameters'],
-                                 metainfo.get('symmetric_obj_ids', ()))
+        """Hand the head the objects of a dataset's metainfo (an
+        :class:`~posessl.structures.ObjectTable` built from its
+        ``model_points``, ``diameters`` and ``symmetric_obj_ids``;
+        ``DatasetMetaHook`` calls this)."""
+        self.head.set_objects(ObjectTable.from_metainfo(metainfo))
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, D); no graph when frozen."""

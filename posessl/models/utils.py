@@ -1,11 +1,10 @@
 """Helpers shared by the posessl models."""
-from typing import Any, Optional, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-__all__ = ['pool_features', 'infer_out_channels', 'metainfo_tensor']
+__all__ = ['pool_features', 'infer_out_channels']
 
 
 def pool_features(output: Any) -> torch.Tensor:
@@ -50,33 +49,3 @@ def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
     finally:
         backbone.train(was_training)
     return int(width)
-
-
-def metainfo_tensor(samples: Sequence[Any],
-                    key: str,
-                    device: torch.device,
-                    dtype: torch.dtype = torch.float32,
-                    shape: Optional[tuple] = None,
-                    hint: str = 'the pose model needs the crop metadata '
-                    'written by MaskCenteredCrop') -> torch.Tensor:
-    """Stack metainfo ``key`` of every data sample into one tensor.
-
-    ``hint`` ends the message of a missing key: what to do about it.
-
-    Raises:
-        KeyError: a sample lacks ``key`` (the message names the image).
-        ValueError: a value has the wrong shape.
-    """
-    values = []
-    for sample in samples:
-        if key not in sample:
-            raise KeyError(
-                f'data sample of {sample.get("img_path", "<unknown image>")} '
-                f'has no {key!r} in its metainfo; {hint}')
-        value = np.asarray(sample.get(key), dtype=np.float64)
-        if shape is not None and value.shape != shape:
-            raise ValueError(
-                f'{key} of {sample.get("img_path", "<unknown image>")} must '
-                f'have shape {shape}, got {value.shape}')
-        values.append(value)
-    return torch.as_tensor(np.stack(values), dtype=dtype, device=device)

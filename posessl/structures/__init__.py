@@ -1,3 +1,4 @@
-from .pose_data_sample import PoseDataSample
+from .object_table import ObjectTable
+from .pose_data_sample import TENSOR_FIELDS, PoseDataSample, stack_field
 
-__all__ = ['PoseDataSample']
+__all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'ObjectTable']

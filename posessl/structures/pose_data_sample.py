@@ -1,18 +1,107 @@
 """The data element passed between transforms, models, metrics and hooks."""
+from typing import Any, Dict, Sequence, Tuple
+
+import numpy as np
+import torch
 from mmengine.structures import BaseDataElement
+
+__all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field']
+
+#: The typed data fields: ``name: (dtype, shape)``. Whatever is assigned to
+#: one of them (tensor, array, number, nested list) is converted to a tensor
+#: of that dtype and checked for that shape; a key of this table given as
+#: metainfo is stored as this data field instead.
+TENSOR_FIELDS: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]] = {
+    'obj_id': (torch.int64, ()),
+    'has_pose': (torch.bool, ()),
+    'cam_K': (torch.float64, (3, 3)),
+    'crop_K': (torch.float64, (3, 3)),
+    'mask_area': (torch.float32, ()),
+    'gt_R': (torch.float32, (3, 3)),
+    'gt_t': (torch.float32, (3, )),
+    'pred_R': (torch.float32, (3, 3)),
+    'pred_t': (torch.float32, (3, )),
+    'pred_score': (torch.float32, ()),
+}
+
+
+def _name(sample: Any) -> str:
+    get = getattr(sample, 'get', None)
+    path = get('img_path', None) if get is not None else None
+    return str(path) if path is not None else '<unknown image>'
+
+
+def _typed(name: str, value: Any, where: str) -> torch.Tensor:
+    dtype, shape = TENSOR_FIELDS[name]
+    try:
+        tensor = torch.as_tensor(value, dtype=dtype) if not isinstance(
+            value, torch.Tensor) else value.to(dtype)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f'{name} of {where} must be numbers, got '
+                        f'{type(value).__name__}') from None
+    if tuple(tensor.shape) != shape:
+        if tensor.numel() != int(np.prod(shape)):
+            raise ValueError(f'{name} of {where} must have shape {shape}, '
+                             f'got {tuple(tensor.shape)}')
+        tensor = tensor.reshape(shape)
+    # checked on the host only: a device tensor was checked when set there
+    if (name == 'mask_area' and tensor.device.type == 'cpu'
+            and not bool(tensor > 0)):
+        raise ValueError(f'mask_area of {where} must be positive (an empty '
+                         f'mask has none), got {float(tensor)}')
+    return tensor
 
 
 class PoseDataSample(BaseDataElement):
     """One object instance in one image, with its pose labels and predictions.
 
-    Metainfo (set by the data pipeline, plain Python / numpy):
-        ``img_path``, ``obj_id``, ``scene_id``, ``im_id``, ``ori_shape``,
-        ``img_shape``, ``bbox`` (x, y, w, h in the source image), ``cam_K``
-        (3x3 of the source image), ``crop_K`` (3x3 of the network input),
-        ``crop_center`` (cx, cy source px), ``crop_size`` (source px),
-        ``zoom`` (input px per source px), ``has_pose`` (bool).
+    Metainfo (set by the data pipeline, plain Python):
+        ``img_path``, ``scene_id``, ``im_id``, ``ori_shape``, ``img_shape``,
+        ``bbox`` (x, y, w, h in the source image), ``crop_center`` (cx, cy
+        source px), ``crop_size`` (source px), ``zoom`` (input px per source
+        px), ``zoom_xy`` (``resize`` crops).
 
-    Data fields (``torch.float32`` tensors, millimetres):
-        ``gt_R`` (3, 3), ``gt_t`` (3,), ``pred_R`` (3, 3), ``pred_t`` (3,),
-        optionally ``pred_score`` (scalar).
+    Typed data fields (:data:`TENSOR_FIELDS`; tensors, so the data
+    preprocessor moves them to the model's device with the batch):
+        ``obj_id`` () int64; ``has_pose`` () bool, the frame's pose labels
+        may be used; ``cam_K`` (3, 3) float64 of the source image;
+        ``crop_K`` (3, 3) float64 of the network input; ``mask_area`` ()
+        float32, the visible mask's source-pixel count (only where a
+        non-empty mask was loaded); ``gt_R`` (3, 3) and ``gt_t`` (3,)
+        float32 (mm); ``pred_R``, ``pred_t`` likewise and ``pred_score`` ()
+        float32, set by the model.
+
+    Assigning to a typed field converts the value and checks its shape
+    (``mask_area`` must be positive), so a bad value fails where it is set
+    on the host, with one line naming the image.
     """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in TENSOR_FIELDS:
+            value = _typed(name, value, _name(self))
+        super().__setattr__(name, value)
+
+    def set_metainfo(self, metainfo: dict) -> None:
+        """Set metainfo; keys of :data:`TENSOR_FIELDS` become typed data
+        fields."""
+        plain = {k: v for k, v in metainfo.items() if k not in TENSOR_FIELDS}
+        super().set_metainfo(plain)
+        for key, value in metainfo.items():
+            if key in TENSOR_FIELDS:
+                setattr(self, key, value)
+
+
+def stack_field(samples: Sequence[PoseDataSample], key: str,
+                hint: str = '') -> torch.Tensor:
+    """``torch.stack`` of data field ``key`` of every sample: (N, ...).
+
+    Raises:
+        KeyError: a sample lacks ``key`` (the message names its image and
+            ends with ``hint``, what to do about it).
+    """
+    try:
+        return torch.stack([getattr(s, key) for s in samples])
+    except AttributeError:
+        bad = next(s for s in samples if key not in s)
+        raise KeyError(f'data sample of {_name(bad)} has no {key!r}'
+                       + (f'; {hint}' if hint else '')) from None

@@ -60,7 +60,7 @@ def test_config_pipeline_gives_hand_computed_sample(bop_root, tmp_path,
                                torch.tensor(frame['t'], dtype=torch.float32))
     # the model projected with crop_K covers the object's pixels in the crop
     pts = builders.box_mesh(1).vertices
-    uv = project_points(pts, frame['R'], frame['t'], sample.crop_K)
+    uv = project_points(pts, frame['R'], frame['t'], sample.crop_K.numpy())
     # object: red 200 on a background below 60; edge pixels are blends, so
     # call a pixel object where it is more than half red
     red = out['inputs'][0].numpy().astype(float)

@@ -32,6 +32,11 @@ def build_pose(**kwargs) -> torch.nn.Module:
     return model
 
 
+def _loss_points(model: torch.nn.Module, obj_id: int) -> torch.Tensor:
+    """The head's loss points of ``obj_id``."""
+    return model.head.obj_points[model.head.objects.row(obj_id)]
+
+
 def _pin_head_output(head, rot: torch.Tensor, site: torch.Tensor) -> None:
     """Make the head output ``rot`` and ``site`` whatever the features."""
     with torch.no_grad():
@@ -127,7 +132,7 @@ def test_loss_weights_and_values_by_hand(make_batch):
     batch['data_samples'] = [sample]
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
     # Mean L1 distance in the camera frame over the diameter (102 mm).
-    pts = model.head.model_points_1.double()
+    pts = _loss_points(model, 1).double()
     R = sample.gt_R.double()
     pm = ((pts @ (R @ turn.double()).T - pts @ R.T).abs().sum(-1).mean() /
           102.0)
@@ -158,15 +163,17 @@ def test_symmetric_objects_skip_the_geodesic_loss(make_batch):
 
 def test_model_points_are_subsampled_non_persistent_buffers():
     model = build_pose(head=dict(type='PoseRegressionHead', num_points=100))
-    assert model.head.model_points_1.shape == (100, 3)
-    assert model.head.model_points_2.shape == (100, 3)
-    assert not any('model_points' in k for k in model.state_dict())
+    # two objects and the NaN row of objects outside the table
+    assert model.head.obj_points.shape == (3, 100, 3)
+    assert torch.isnan(model.head.obj_points[2]).all()
+    assert model.head.obj_diameters[:2].tolist() == [102.0, 120.0]
+    assert model.head.obj_symmetric.tolist() == [False, True, False]
+    assert not any(k.startswith('head.obj_') for k in model.state_dict())
     # The subset is deterministic and made of the object's own points.
     again = build_pose(head=dict(type='PoseRegressionHead', num_points=100))
-    assert torch.equal(model.head.model_points_1,
-                       again.head.model_points_1)
+    assert torch.equal(_loss_points(model, 1), _loss_points(again, 1))
     full = dataset_meta()['model_points'][1]
-    dist = np.abs(full[None] - model.head.model_points_1.numpy()[:, None])
+    dist = np.abs(full[None] - _loss_points(model, 1).numpy()[:, None])
     assert (dist.sum(-1).min(1) == 0).all()
 
 
@@ -180,12 +187,15 @@ def test_missing_model_info_gives_clear_errors(make_batch):
         model(**model.data_preprocessor(batch, True), mode='loss')
     with pytest.raises(KeyError, match='diameters'):
         model.set_dataset_meta(dict(dataset_name='toy', model_points={}))
-    with pytest.raises(ValueError, match='obj_id 4'):
+    with pytest.raises(ValueError, match='object 4 must be a non-empty'):
         model.set_dataset_meta(
             dict(model_points={4: np.zeros((5, 2))}, diameters={4: 1.0}))
-    batch['data_samples'][0].set_metainfo(dict(crop_K=np.eye(2)))
     with pytest.raises(ValueError, match='crop_K of toy/000000.png'):
-        model.predict(torch.zeros(1, 3, 64, 64), batch['data_samples'])
+        batch['data_samples'][0].set_metainfo(dict(crop_K=np.eye(2)))
+    model.set_dataset_meta(dataset_meta())
+    batch['data_samples'][0].obj_id = 7  # not among the model's objects
+    with pytest.raises(KeyError, match='obj_id 7 .image toy/000000.png'):
+        model(**model.data_preprocessor(batch, True), mode='loss')
 
 
 def _bn_state(module: torch.nn.Module) -> list:
@@ -345,8 +355,7 @@ def test_mask_area_depth_reference_by_hand(make_batch):
     batch['data_samples'] = [no_area]
     with pytest.raises(KeyError, match=r"toy/000006.png has no 'mask_area'"):
         model.test_step(batch)
-    no_area.set_metainfo(dict(mask_area=0.0))
     with pytest.raises(ValueError, match='empty mask'):
-        model.test_step(batch)
+        no_area.mask_area = 0.0
     with pytest.raises(ValueError, match="depth_ref must be 'crop'"):
         build_pose(head=dict(type='PoseRegressionHead', depth_ref='box'))

@@ -6,26 +6,37 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from posessl.registry import TRANSFORMS
-from posessl.structures.pose_data_sample import PoseDataSample
+from posessl.structures.io import DataError
+from posessl.structures.pose_data_sample import TENSOR_FIELDS, PoseDataSample
 
 __all__ = ['PackPoseInputs']
 
-DEFAULT_META_KEYS = ('img_path', 'obj_id', 'scene_id', 'im_id', 'ori_shape',
-                     'img_shape', 'bbox', 'cam_K', 'crop_K', 'crop_center',
-                     'crop_size', 'zoom', 'mask_area', 'has_pose')
+DEFAULT_META_KEYS = ('img_path', 'scene_id', 'im_id', 'ori_shape',
+                     'img_shape', 'bbox', 'crop_center', 'crop_size', 'zoom',
+                     'zoom_xy')
+#: Results packed as typed tensors of the data sample (where present).
+TENSOR_KEYS = ('obj_id', 'cam_K', 'crop_K', 'gt_R', 'gt_t')
 
 
 @TRANSFORMS.register_module()
 class PackPoseInputs(BaseTransform):
-    """Pack ``img`` and the labels per ``docs/architecture.md``.
+    """Validate and pack ``img`` and the labels per ``docs/architecture.md``.
 
     Returns ``{'inputs': uint8 tensor (3, H, W) RGB, 'data_samples':
-    PoseDataSample}``; the sample's metainfo holds the ``meta_keys`` found
-    in the results (plus ``zoom_xy`` where the crop recorded one) and its
-    data fields ``gt_R`` (3, 3) and ``gt_t`` (3,) as float32 tensors (mm).
+    PoseDataSample}``. The sample's metainfo holds the ``meta_keys`` found
+    in the results; its typed tensors (:class:`PoseDataSample`) hold
+    ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t`` (where present),
+    ``mask_area`` (where a non-empty mask was loaded) and ``has_pose``
+    (default: whether ``gt_R`` is present). Everything the model and the
+    metric read is checked here, once: shapes, finite cameras and poses,
+    labels for every ``has_pose`` frame.
 
     Args:
-        meta_keys: Result keys copied into the metainfo.
+        meta_keys: Result keys copied into the metainfo (keys of the typed
+            fields among them are packed as tensors all the same).
+
+    Raises:
+        DataError: a bad value (one line naming the image).
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
@@ -33,24 +44,35 @@ class PackPoseInputs(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         """Build the inputs tensor and the data sample."""
+        where = results.get('img_path', '<unknown image>')
         img = results['img']
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-            raise ValueError(f"{results.get('img_path')}: expected an "
-                             f'H x W x 3 uint8 image, got {img.shape} '
-                             f'{img.dtype}')
+            raise DataError(f'{where}: expected an H x W x 3 uint8 image, '
+                            f'got {img.shape} {img.dtype}')
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0,
                                                                      1)))
-        sample = PoseDataSample()
-        keys = list(self.meta_keys)
-        if 'zoom_xy' in results:
-            keys.append('zoom_xy')
-        sample.set_metainfo({k: results[k] for k in keys if k in results})
-        if 'gt_R' in results:
-            sample.gt_R = torch.as_tensor(
-                np.asarray(results['gt_R'], dtype=np.float32).reshape(3, 3))
-        if 'gt_t' in results:
-            sample.gt_t = torch.as_tensor(
-                np.asarray(results['gt_t'], dtype=np.float32).reshape(3))
+        sample = PoseDataSample(metainfo={
+            k: results[k] for k in self.meta_keys
+            if k in results and k not in TENSOR_FIELDS})
+        try:
+            for key in TENSOR_KEYS + tuple(
+                    k for k in self.meta_keys
+                    if k in TENSOR_FIELDS and k not in TENSOR_KEYS):
+                if results.get(key) is not None:
+                    setattr(sample, key, results[key])
+            if results.get('mask_area', 0) > 0:
+                sample.mask_area = results['mask_area']
+            sample.has_pose = bool(results.get('has_pose',
+                                               'gt_R' in results))
+        except (TypeError, ValueError) as e:
+            raise DataError(f'{where}: {e}') from None
+        for key in ('cam_K', 'crop_K', 'gt_R', 'gt_t'):
+            if key in sample and not torch.isfinite(sample.get(key)).all():
+                raise DataError(f'{where}: {key} has NaN or inf')
+        if bool(sample.has_pose) and ('gt_R' not in sample
+                                      or 'gt_t' not in sample):
+            raise DataError(f'{where}: has_pose is True but gt_R / gt_t are '
+                            'missing')
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:
