@@ -40,6 +40,7 @@ def test_config_names_follow_the_convention():
 SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', SYNTHETIC, ids=_name)
 def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
                                                  tmp_path):

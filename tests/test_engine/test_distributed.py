@@ -8,6 +8,7 @@ import pytest
 from ._cli import TOY_CONFIG, run_tool
 
 
+@pytest.mark.slow
 def test_two_process_torchrun_on_cpu(tmp_path):
     work_dir = str(tmp_path)
     run_tool([

@@ -12,6 +12,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
@@ -101,6 +102,7 @@ def precise_bn(model: torch.nn.Module, inputs: torch.Tensor) -> None:
         h.remove()
 
 
+@pytest.mark.slow
 def test_pose_model_overfits_16_crops(tmp_path):
     torch.manual_seed(0)
     pipeline = [
