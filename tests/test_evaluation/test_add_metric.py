@@ -1,6 +1,7 @@
 """ADDMetric: in a Runner test loop, standalone from a BOP models folder, and
 against the pure functions on the same predictions."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -274,9 +275,9 @@ def test_standalone_from_bop_models_folder(lmo_sample_root):
                 pred_t=t + offsets[ann['obj_id']]))
     metric.process({}, samples)
     metrics = metric.compute_metrics(metric.results)
-    points, diameters = metric._load_models_dir()
-    assert diameters == {1: 102.099, 9: 108.999}
-    assert len(points[1]) == 3000 and len(points[9]) == 3000
+    table = metric._object_table()
+    assert (table.diameter(1), table.diameter(9)) == (102.099, 108.999)
+    assert len(table.object_points(1)) == len(table.object_points(9)) == 3000
     assert metrics['ADD(-S)_mean_mm'] == pytest.approx(
         np.mean([5.0 if s['obj_id'] == 1 else 12.0 for s in samples]))
     # ape: 5 mm < 0.1 d = 10.2 mm but > 0.02 d; duck: 12 mm > 10.9 mm
@@ -284,6 +285,54 @@ def test_standalone_from_bop_models_folder(lmo_sample_root):
     assert metrics['ape/ADD_0.02d'] == 0.0
     assert metrics['duck/ADD_0.1d'] == 0.0
     assert metrics['num_samples'] == len(samples) >= 38
+
+
+def _flipped_samples(models_dir, obj_ids=(1, 2)) -> list:
+    """One exact prediction per object, each turned by 180 degrees about
+    the model's z axis (the synthetic crate's declared symmetry)."""
+    turn = np.diag([-1.0, -1.0, 1.0])
+    R = Rotation.from_rotvec([0.3, -0.2, 0.1]).as_matrix()
+    t = np.array([10.0, -20.0, 800.0])
+    return [dict(obj_id=i, scene_id=1, im_id=k, cam_K=CAM_K, gt_R=R,
+                 gt_t=t, pred_R=R @ turn, pred_t=t)
+            for k, i in enumerate(obj_ids)]
+
+
+def test_standalone_models_dir_reads_symmetries_and_names(synthetic_root,
+                                                          tmp_path):
+    """ADDMetric(models_dir=...) alone: the crate (2) declares a 180-degree
+    symmetry in models_info.json, so its flipped pose scores ADD-S 100 %
+    (the asymmetric gadget's scores ADD 0 %), and the names come from the
+    dataset_info.json next to the folder, not LINEMOD's table."""
+    models = synthetic_root / 'models'
+    metric = METRICS.build(dict(type='ADDMetric', models_dir=str(models)))
+    metric.process({}, _flipped_samples(models))
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['crate02/ADD-S_0.1d'] == 100.0
+    assert metrics['gadget01/ADD_0.1d'] == 0.0
+    # without dataset_info.json the symmetry still comes from models_info
+    shutil.copytree(models, tmp_path / 'models')
+    alone = METRICS.build(dict(type='ADDMetric',
+                               models_dir=str(tmp_path / 'models')))
+    alone.process({}, _flipped_samples(models))
+    table = alone._object_table()
+    assert table.symmetric_obj_ids == (2, )
+    assert alone.compute_metrics(alone.results)['benchvise/ADD-S_0.1d'] \
+        == 100.0
+
+
+def test_all_invalid_predictions_give_infinite_errors(synthetic_root):
+    metric = METRICS.build(dict(type='ADDMetric',
+                                models_dir=str(synthetic_root / 'models')))
+    samples = _flipped_samples(synthetic_root / 'models')
+    for s in samples:
+        s['pred_R'] = np.full((3, 3), np.nan)
+    metric.process({}, samples)
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['num_invalid'] == 2
+    for key in ('ADD(-S)_mean_mm', 'ADD(-S)_median_mm', 'rot_err_mean_deg',
+                'trans_err_median_mm'):
+        assert metrics[key] == float('inf'), key
 
 
 def test_clear_errors():

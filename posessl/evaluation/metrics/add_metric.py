@@ -1,7 +1,6 @@
 """ADD(-S) and friends as an MMEngine metric, with the table papers print."""
 import logging
 import math
-import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -10,15 +9,13 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from posessl.registry import METRICS
+from posessl.structures import ObjectTable
 
 from .. import functional as PF
 from ..bop_csv import write_bop_csv
 
 __all__ = ['ADDMetric']
 
-#: Objects scored with ADD-S when neither the config nor the dataset says:
-#: eggbox and glue, the classic LINEMOD protocol.
-_FALLBACK_SYMMETRIC = (10, 11)
 #: LINEMOD's bowl and cup, left out of the classic 13-object mean.
 _BOWL_CUP = (3, 7)
 
@@ -146,7 +143,7 @@ class ADDMetric(BaseMetric):
         self.device = device
         self.ortho_tol = float(ortho_tol)
         self.error_split = bool(error_split)
-        self._models_cache: Optional[Tuple[dict, dict]] = None
+        self._models_table: Optional[ObjectTable] = None
 
     # ------------------------------------------------------------ process
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -171,71 +168,35 @@ class ADDMetric(BaseMetric):
                 cam_K=_array(sample, 'cam_K', (3, 3))))
 
     # ------------------------------------------------------------ objects
-    def _load_models_dir(self) -> Tuple[dict, dict]:
-        """Model points and diameters of every model in ``models_dir``."""
-        if self._models_cache is None:
-            from posessl.datasets.io import read_json
-            from posessl.datasets.metainfo import (
-                check_diameter,
-                load_model_points,
-            )
-            info_path = os.path.join(self.models_dir, 'models_info.json')
-            info = read_json(info_path)
-            points, diameters = {}, {}
-            for key, entry in info.items():
-                obj_id = int(key)
-                if not isinstance(entry, dict) or 'diameter' not in entry:
-                    raise ValueError(f'{info_path}: object {key} has no '
-                                     'diameter')
-                diameters[obj_id] = check_diameter(entry['diameter'],
-                                                   info_path, obj_id)
-                ply = os.path.join(self.models_dir, f'obj_{obj_id:06d}.ply')
-                if os.path.isfile(ply):
-                    points[obj_id] = load_model_points(
-                        ply, num_points=self.num_model_points)
-            self._models_cache = (points, diameters)
-        return self._models_cache
-
-    def _objects(self, obj_ids: Sequence[int]
-                 ) -> Tuple[dict, dict, set, Dict[int, str], List[int]]:
-        """Points, diameters, symmetric ids, names and the table order."""
-        meta = dict(self.dataset_meta or {})
+    def _object_table(self) -> ObjectTable:
+        """The objects: from ``models_dir`` (read once) where given, else
+        from ``dataset_meta``, both through :class:`ObjectTable`."""
         if self.models_dir is not None:
-            points, diameters = self._load_models_dir()
-            source = f'models_dir {self.models_dir!r}'
-        elif 'model_points' in meta and 'diameters' in meta:
-            points = {int(k): v for k, v in meta['model_points'].items()}
-            diameters = {int(k): float(v)
-                         for k, v in meta['diameters'].items()}
-            source = "dataset_meta['model_points' / 'diameters']"
-        else:
+            if self._models_table is None:
+                self._models_table = ObjectTable.from_models_dir(
+                    self.models_dir, self.num_model_points,
+                    self.symmetric_obj_ids)
+            return self._models_table
+        meta = dict(self.dataset_meta or {})
+        if 'model_points' not in meta or 'diameters' not in meta:
             raise ValueError(
                 'ADDMetric needs model points and diameters: the dataset '
                 "metainfo must hold 'model_points' and 'diameters' (set by "
                 'the test loop), or pass models_dir=<BOP models folder>')
+        return ObjectTable.from_metainfo(meta, self.symmetric_obj_ids)
+
+    def _objects(self, obj_ids: Sequence[int]
+                 ) -> Tuple[ObjectTable, List[int]]:
+        """The object table and the evaluated objects in its row order."""
+        table = self._object_table()
         for obj_id in obj_ids:
-            if obj_id not in points or obj_id not in diameters:
+            if obj_id not in table:
                 raise ValueError(
                     f'ADDMetric: no model points or diameter for object '
-                    f'{obj_id} in {source} (it has objects '
-                    f'{sorted(points)})')
-        if self.symmetric_obj_ids is not None:
-            symmetric = set(self.symmetric_obj_ids)
-        elif 'symmetric_obj_ids' in meta:
-            symmetric = {int(i) for i in meta['symmetric_obj_ids']}
-        else:
-            symmetric = set(_FALLBACK_SYMMETRIC)
-        names: Dict[int, str] = {}
-        if 'obj_ids' in meta and 'classes' in meta:
-            names = {int(i): str(c)
-                     for i, c in zip(meta['obj_ids'], meta['classes'])}
-        missing = [i for i in obj_ids if i not in names]
-        if missing:  # LINEMOD's names, else obj_000042
-            from posessl.datasets.metainfo import object_names
-            names.update(zip(missing, object_names(missing)))
-        order = [int(i) for i in meta.get('obj_ids', ()) if int(i) in obj_ids]
-        order += sorted(set(obj_ids) - set(order))
-        return points, diameters, symmetric, names, order
+                    f'{obj_id} in {table.source} (it has objects '
+                    f'{list(table.obj_ids)})')
+        order = [i for i in table.obj_ids if i in set(obj_ids)]
+        return table, order
 
     def _mean_ids(self, order: List[int]) -> List[int]:
         if self.mean_exclude_obj_ids == 'auto':
@@ -297,8 +258,8 @@ class ADDMetric(BaseMetric):
     @staticmethod
     def _stat(values: torch.Tensor, valid: torch.Tensor, how: str) -> float:
         v = values[valid].double().cpu().numpy()
-        if len(v) == 0:
-            return math.nan
+        if len(v) == 0:  # every prediction failed: infinitely wrong
+            return math.inf
         # np.median averages the two middle values (torch's takes the lower)
         return float(v.mean() if how == 'mean' else np.median(v))
 
@@ -323,15 +284,17 @@ class ADDMetric(BaseMetric):
         if not results:
             raise ValueError('ADDMetric: no predictions to evaluate')
         obj_ids = sorted({r['obj_id'] for r in results})
-        points, diameters, symmetric, names, order = self._objects(obj_ids)
+        table, order = self._objects(obj_ids)
+        names = {i: table.name(i) for i in order}
         device = self._device()
         per_obj: Dict[int, Dict[str, Any]] = {}
         for obj_id in order:
             rows = [r for r in results if r['obj_id'] == obj_id]
+            symmetric = table.is_symmetric(obj_id)
             per_obj[obj_id] = self._object_errors(
-                rows, points[obj_id], diameters[obj_id],
-                obj_id in symmetric, device)
-            per_obj[obj_id]['symmetric'] = obj_id in symmetric
+                rows, table.object_points(obj_id), table.diameter(obj_id),
+                symmetric, device)
+            per_obj[obj_id]['symmetric'] = symmetric
         mean_ids = self._mean_ids(order)
 
         metrics: Dict[str, float] = {}
