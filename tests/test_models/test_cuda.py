@@ -141,3 +141,24 @@ def test_channels_last_inputs_give_the_same_features(make_batch, no_tf32):
         torch.testing.assert_close(model.extract_feat(x_cl),
                                    model.extract_feat(x), rtol=1e-4,
                                    atol=1e-5)
+
+
+def test_train_and_test_steps_do_not_synchronise(make_batch):
+    """The preprocessor, the head's loss and its decoding queue GPU work
+    without waiting for it (the typed fields move with one copy each, the
+    losses are masked means): ``set_sync_debug_mode('error')`` raises on
+    any host synchronisation inside the steps."""
+    model = _pose_model().cuda().train()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    train_batch, test_batch = make_batch(4), make_batch(3, seed=1)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        log_vars = model.train_step(train_batch, optim)
+        model.eval()
+        with torch.no_grad():
+            out = model.test_step(test_batch)
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    assert torch.isfinite(log_vars['loss']).item()
+    assert all(s.pred_R.is_cuda and s.pred_t.is_cuda for s in out)
