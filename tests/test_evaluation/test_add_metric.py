@@ -15,9 +15,9 @@ from posessl.evaluation import functional as PF
 from posessl.evaluation import read_bop_csv
 from posessl.registry import METRICS
 from posessl.structures import PoseDataSample
+from tests.cameras import LINEMOD_K
 
-CAM_K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-                  [0.0, 0.0, 1.0]])
+CAM_K = LINEMOD_K
 OBJ_IDS = (1, 10)  # ape (ADD) and eggbox (ADD-S)
 DIAMETERS = {1: 102.099, 10: 120.0}
 NUM_FRAMES = 12

@@ -7,9 +7,9 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from posessl.evaluation import functional as PF
+from tests.cameras import LINEMOD_K
 
-K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-              [0.0, 0.0, 1.0]])
+K = LINEMOD_K
 
 
 def random_poses(n: int, seed: int):

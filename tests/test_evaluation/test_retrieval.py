@@ -10,6 +10,7 @@ from posessl.evaluation import (
     nearest_neighbour_rotation_error,
     random_pick_rotation_error,
 )
+from tests.cameras import LINEMOD_K
 
 
 def rz(degrees):
@@ -117,8 +118,7 @@ def test_groups_restrict_matches_to_the_same_object():
 def _crop_K(cx: float, cy: float, zoom: float) -> torch.Tensor:
     """Crop camera of a LINEMOD frame, 64 px input centred on (cx, cy)."""
     from posessl.geometry import crop_camera_matrix
-    K = np.array([[572.4114, 0, 325.2611], [0, 573.57043, 242.04899],
-                  [0, 0, 1]])
+    K = LINEMOD_K
     x0 = cx - (64 - 1) / (2 * zoom)
     y0 = cy - (64 - 1) / (2 * zoom)
     return torch.as_tensor(crop_camera_matrix(K, x0, y0, zoom))

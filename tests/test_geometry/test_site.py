@@ -11,9 +11,9 @@ from posessl.geometry import (
     site_decode,
     site_encode,
 )
+from tests.cameras import LINEMOD_K
 
-K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-              [0.0, 0.0, 1.0]])
+K = LINEMOD_K
 WIDTH, HEIGHT, OUT = 640, 480, 64
 BBOX = (400.0, 300.0, 90.0, 60.0)  # x, y, w, h: off the image centre
 DEPTH_SCALE = 200.0

@@ -8,10 +8,9 @@ from scipy.spatial.transform import Rotation
 
 from posessl.geometry import crop_camera_matrix
 from posessl.structures import PoseDataSample
+from tests.cameras import LINEMOD_K
 
-#: The LINEMOD camera.
-CAM_K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-                  [0.0, 0.0, 1.0]])
+CAM_K = LINEMOD_K
 #: One asymmetric object (1) and one symmetric object (2), mm.
 DIAMETERS = {1: 102.0, 2: 120.0}
 

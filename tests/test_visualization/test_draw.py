@@ -13,9 +13,9 @@ from posessl.visualization import (
     draw_polyline,
     draw_pose,
 )
+from tests.cameras import LINEMOD_K
 
-K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-              [0.0, 0.0, 1.0]])
+K = LINEMOD_K
 
 
 def ape_like_points():
