@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from posessl.engine import enable_checkpoint_safety
+
+# the tests load checkpoints the way the tools do
+enable_checkpoint_safety()
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LMO_SAMPLE = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_sample'
 

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from posessl.engine.runner_setup import check_registered_types
+from posessl.engine.cli import check_registered_types
 from posessl.registry import DATASETS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

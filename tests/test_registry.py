@@ -73,6 +73,9 @@ MINIMAL = {
     'HOOKS': {
         'DatasetMetaHook': lambda root: dict(type='DatasetMetaHook'),
         'LogTestMetricsHook': lambda root: dict(type='LogTestMetricsHook'),
+        'NonFiniteLossHook': lambda root: dict(type='NonFiniteLossHook'),
+        'CheckpointMatchHook': lambda root: dict(type='CheckpointMatchHook'),
+        'InterruptHook': lambda root: dict(type='InterruptHook'),
         'PoseVisualizationHook': lambda root: dict(
             type='PoseVisualizationHook'),
     },

@@ -23,6 +23,11 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from posessl.datasets.io import DataError, read_json
+from posessl.engine import (
+    CheckpointError,
+    enable_checkpoint_safety,
+    load_checkpoint_file,
+)
 from posessl.engine.runner_setup import (
     iteration_schedule_options,
     last_logged_metrics,
@@ -101,24 +106,60 @@ def stage(index: int, title: str) -> float:
     return time.time()
 
 
+def checkpoint_problem(path: str) -> Optional[str]:
+    """Why ``path`` is not a loadable checkpoint, or ``None`` if it is."""
+    try:
+        load_checkpoint_file(path, map_location='cpu')
+    except CheckpointError as err:
+        return str(err)
+    return None
+
+
+def resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a cut-off run continues from: the one
+    ``last_checkpoint`` names, else the newest other ``.pth`` in
+    ``work_dir`` that loads; ``None`` when there is none."""
+    named = []
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(marker):
+        with open(marker) as f:
+            named.append(f.read().strip())
+    named += sorted(glob.glob(osp.join(work_dir, '*.pth')),
+                    key=osp.getmtime, reverse=True)
+    for path in named:
+        if osp.isfile(path) and checkpoint_problem(path) is None:
+            return path
+    return None
+
+
 def train_stage(config: str, work_dir: str, options: List[str],
                 final: str) -> str:
-    """Train unless the final checkpoint exists; resume a cut-off run."""
+    """Train unless the final checkpoint exists and loads; resume a
+    cut-off run from its newest checkpoint that loads."""
     final_path = osp.join(work_dir, final)
     if osp.isfile(final_path):
-        print(f'already trained: {final_path}')
-        return final_path
+        problem = checkpoint_problem(final_path)
+        if problem is None:
+            print(f'already trained: {final_path}')
+            return final_path
+        os.replace(final_path, final_path + '.broken')
+        print(f'{problem}; moved it to {final_path}.broken and training '
+              'this stage again')
     cmd = ['tools/train.py', config, '--work-dir', work_dir]
-    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
-        cmd.append('--resume')
+    resume_from = resume_checkpoint(work_dir)
+    if resume_from is not None:
+        cmd += ['--resume', resume_from]
     run(cmd + ['--cfg-options'] + options)
-    if not osp.isfile(final_path):
-        sys.exit(f'error: training finished without writing {final_path}')
+    problem = checkpoint_problem(final_path)
+    if problem is not None:
+        sys.exit(f'error: training finished without a loadable final '
+                 f'checkpoint: {problem}')
     return final_path
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    enable_checkpoint_safety()
     size = QUICK if args.quick else FULL
     data_root = args.data_root or ('data/synthetic_linemod_quick'
                                    if args.quick else 'data/synthetic_linemod')

@@ -1,18 +1,22 @@
 """Test a trained posessl model and print its ADD(-S) table.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.csv]
-        [--show-dir DIR] [--cfg-options key=value ...] [--launcher ...]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
+        [--out results.csv | predictions.pkl] [--show-dir DIR]
+        [--cfg-options key=value ...] [--launcher ...] [--debug]
 
-``--out`` writes the BOP results CSV (``scene_id,im_id,obj_id,score,R,t,time``)
-that the BOP toolkit scores unchanged; ``--show-dir`` saves pose overlays.
+``--out`` with a ``.csv`` name writes the BOP results CSV
+(``scene_id,im_id,obj_id,score,R,t,time``) that the BOP toolkit scores
+unchanged; with a ``.pkl`` name it dumps the predictions (a list of dicts,
+one per frame, with ``mmengine.dump``). ``--show-dir`` saves pose overlays.
+The checkpoint's weights must be the model's: another model's checkpoint
+stops with one line instead of scoring a randomly initialised part.
 """
 import argparse
-import sys
 
 from mmengine.runner import Runner
 
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.runner_setup import (
+from posessl.engine import enable_checkpoint_safety
+from posessl.engine.cli import (
     UserError,
     add_runner_arguments,
     check_checkpoint,
@@ -21,6 +25,7 @@ from posessl.engine.runner_setup import (
     check_required_keys,
     configure_device,
     load_tool_config,
+    run_tool,
 )
 
 
@@ -29,7 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', help='write predictions as a BOP results CSV to this file')
+        '--out',
+        help='write the predictions to this file: a BOP results CSV '
+        '(.csv) or a pickle of the per-frame predictions (.pkl)')
     parser.add_argument(
         '--show-dir',
         help='save images with GT (green) and predicted (red) poses here, '
@@ -38,21 +45,37 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _add_output(cfg, out: str) -> None:
+    """Route ``--out`` to the ADDMetric's CSV or to a ``DumpResults``."""
+    evaluators = list(cfg.test_evaluator) if isinstance(
+        cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+    if out.endswith('.pkl'):
+        evaluators.append(dict(type='DumpResults', out_file_path=out))
+    elif out.endswith('.csv'):
+        metrics = [e for e in evaluators
+                   if e.get('type') in ('ADDMetric', 'posessl.ADDMetric')]
+        if not metrics:
+            raise UserError(f'--out {out!r}: the BOP CSV is written by '
+                            'ADDMetric, and test_evaluator has none; use '
+                            'a .pkl name to dump the predictions')
+        for metric in metrics:
+            metric['csv_file'] = out
+    else:
+        raise UserError(f'--out {out!r}: give a .csv name (BOP results, '
+                        '<method>_<dataset>-<split>.csv) or a .pkl name '
+                        '(the predictions)')
+    cfg.test_evaluator = evaluators
+
+
 def build_config(args: argparse.Namespace):
     cfg = load_tool_config(args)
     check_required_keys(cfg, ('model', 'test_dataloader', 'test_evaluator'),
                         'testing')
     check_checkpoint(args.checkpoint, 'checkpoint')
     cfg.load_from = args.checkpoint
+    cfg.resume = False
     if args.out is not None:
-        if not args.out.endswith('.csv'):
-            raise UserError(f'--out {args.out!r}: the BOP results file must '
-                            'end in .csv (<method>_<dataset>-<split>.csv)')
-        evaluators = cfg.test_evaluator if isinstance(
-            cfg.test_evaluator, list) else [cfg.test_evaluator]
-        for evaluator in evaluators:
-            if evaluator.get('type') in ('ADDMetric', 'posessl.ADDMetric'):
-                evaluator['csv_file'] = args.out
+        _add_output(cfg, args.out)
     if args.show_dir is not None:
         hooks = cfg.setdefault('default_hooks', {})
         visualization = hooks.get('visualization') or {}
@@ -62,19 +85,20 @@ def build_config(args: argparse.Namespace):
             test_out_dir=args.show_dir)
         hooks['visualization'] = visualization
     check_registered_types(cfg)
-    check_data_roots(cfg)
+    check_data_roots(cfg, ('test_dataloader', ))
     configure_device(cfg, args.launcher, amp=False)
     return cfg
 
 
+def test(args: argparse.Namespace) -> None:
+    enable_checkpoint_safety()
+    runner = Runner.from_cfg(build_config(args))
+    runner.test()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    try:
-        cfg = build_config(args)
-        runner = Runner.from_cfg(cfg)
-        runner.test()
-    except (UserError, CheckpointError) as err:
-        sys.exit(f'error: {err}')
+    run_tool(lambda: test(args), debug=args.debug)
 
 
 if __name__ == '__main__':

@@ -1,26 +1,32 @@
 """Train a posessl model with MMEngine's Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--auto-scale-lr] [--no-validate] [--cfg-options key=value ...]
+        [--launcher none|pytorch|slurm] [--debug]
 
 Runs on a GPU when there is one and on the CPU otherwise; several GPUs (or CPU
 processes, with gloo) through ``tools/dist_train.sh`` / ``torchrun``.
+Training stops with one line at a non-finite loss (nothing bad is saved);
+Ctrl-C saves the current iteration, which ``--resume`` continues from.
 """
 import argparse
-import sys
+import os.path as osp
 
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.runner_setup import (
+from posessl.engine import TrainingStopped, enable_checkpoint_safety
+from posessl.engine.cli import (
     UserError,
     add_runner_arguments,
     check_checkpoint,
     check_data_roots,
     check_registered_types,
     check_required_keys,
+    check_resumable,
     configure_device,
     load_tool_config,
+    run_tool,
 )
 
 
@@ -36,6 +42,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         'latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the total batch size over the '
+        "config's auto_scale_lr.base_batch_size")
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not validate during training (val_dataloader, val_cfg and '
+        'val_evaluator are dropped)')
     add_runner_arguments(parser)
     return parser.parse_args(argv)
 
@@ -47,6 +63,7 @@ def build_config(args: argparse.Namespace):
         cfg, ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper'),
         'training')
     if args.resume == 'auto':
+        check_resumable(cfg.work_dir)
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
@@ -55,20 +72,42 @@ def build_config(args: argparse.Namespace):
         cfg.load_from = args.resume
     else:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
+    if args.auto_scale_lr:
+        scale = cfg.get('auto_scale_lr')
+        if not scale or 'base_batch_size' not in scale:
+            raise UserError(
+                f'--auto-scale-lr: config {args.config!r} defines no '
+                'auto_scale_lr = dict(base_batch_size=N) (the total batch '
+                'size its learning rate was tuned for)')
+        scale['enable'] = True
+    if args.no_validate:
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     check_registered_types(cfg)
-    check_data_roots(cfg)
+    check_data_roots(cfg, ('train_dataloader', ) if args.no_validate else
+                     ('train_dataloader', 'val_dataloader'))
     configure_device(cfg, args.launcher, args.amp)
     return cfg
 
 
+def train(args: argparse.Namespace) -> None:
+    """Build the Runner and train; Ctrl-C ends with one line."""
+    enable_checkpoint_safety()
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    try:
+        runner.train()
+    except KeyboardInterrupt:  # outside the loop's iterations, or twice
+        latest = find_latest_checkpoint(cfg.work_dir)
+        saved = f'--resume continues from {latest}' if latest and \
+            osp.isfile(latest) else 'no checkpoint was saved yet'
+        raise TrainingStopped(
+            f'interrupted (Ctrl-C) during iteration {runner.iter + 1}; '
+            f'{saved}') from None
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    try:
-        cfg = build_config(args)
-        runner = Runner.from_cfg(cfg)
-        runner.train()
-    except (UserError, CheckpointError) as err:
-        sys.exit(f'error: {err}')
+    run_tool(lambda: train(args), debug=args.debug)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ each pose's projected 3D bounding box and model outline.
 """
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional
 
 import torch
@@ -25,8 +24,13 @@ from posessl.apis import (
     build_loader,
     select_indices,
 )
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.runner_setup import UserError, load_config
+from posessl.engine import enable_checkpoint_safety
+from posessl.engine.cli import (
+    UserError,
+    add_debug_argument,
+    load_config,
+    run_tool,
+)
 from posessl.visualization import PoseVisualizer, sample_name
 from posessl.visualization.pose_visualizer import load_rgb
 
@@ -47,6 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='cpu or cuda (default: cuda when available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -84,10 +89,8 @@ def visualize(args: argparse.Namespace) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    try:
-        written = visualize(args)
-    except (UserError, CheckpointError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    enable_checkpoint_safety()
+    written = run_tool(lambda: visualize(args), debug=args.debug)
     print(f'wrote {len(written)} pictures to {args.out_dir}')
 
 

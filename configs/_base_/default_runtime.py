@@ -8,13 +8,30 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # keep the last checkpoint (for --resume) and, where a validation metric
     # exists, the best one; configs with a metric set save_best to its key
+    # written atomically (temporary file, then rename): a kill during a save
+    # never leaves a checkpoint that looks finished
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_last=True,
+        backend_args=dict(backend='posessl_atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 
-# hands model points, diameters and symmetries to the model at each stage
-custom_hooks = [dict(type='DatasetMetaHook'), dict(type='LogTestMetricsHook')]
+# DatasetMetaHook hands model points, diameters and symmetries to the model
+# at each stage, LogTestMetricsHook sends test metrics to every visualiser
+# backend; the last three (which the tools add to any config that lacks
+# them) stop training at a non-finite loss before anything is saved, refuse
+# a checkpoint whose weights are not the model's, and save the current
+# iteration on Ctrl-C
+custom_hooks = [
+    dict(type='DatasetMetaHook'),
+    dict(type='LogTestMetricsHook'),
+    dict(type='NonFiniteLossHook'),
+    dict(type='CheckpointMatchHook'),
+    dict(type='InterruptHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -38,4 +55,8 @@ log_level = 'INFO'
 
 load_from = None
 resume = False
+# True when load_from holds only part of the model on purpose (otherwise a
+# mismatching checkpoint stops with one line; a backbone-only
+# init_cfg=dict(type='Pretrained') is not affected)
+load_partial = False
 randomness = dict(seed=0, deterministic=False)

@@ -1,6 +1,22 @@
 """Runner-side pieces: checkpoint safety, hooks and model wrappers."""
-from . import checkpoint_safety  # noqa: F401
-from .hooks import DatasetMetaHook
+from .checkpoint_safety import (
+    CheckpointError,
+    check_state_dict_keys,
+    enable_checkpoint_safety,
+    load_checkpoint_file,
+)
+from .errors import TrainingStopped
+from .hooks import (
+    CheckpointMatchHook,
+    DatasetMetaHook,
+    InterruptHook,
+    NonFiniteLossHook,
+)
 from .model_wrappers import DeviceAwareDistributedDataParallel
 
-__all__ = ['DatasetMetaHook', 'DeviceAwareDistributedDataParallel']
+__all__ = [
+    'CheckpointError', 'CheckpointMatchHook', 'DatasetMetaHook',
+    'DeviceAwareDistributedDataParallel', 'InterruptHook',
+    'NonFiniteLossHook', 'TrainingStopped', 'check_state_dict_keys',
+    'enable_checkpoint_safety', 'load_checkpoint_file'
+]

@@ -3,27 +3,55 @@
 MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``; torch now loads
 with ``weights_only=True`` by default and refuses the few non-tensor globals an
 MMEngine checkpoint pickles (the message hub's ``HistoryBuffer`` and numpy
-scalars and arrays). Rather than switching that safety off, :func:`install`
-allow-lists exactly those globals. ``builtins.getattr`` (how pickle
-stores ``HistoryBuffer.min`` and friends) is mapped to
-:func:`_history_buffer_getattr`, which only returns statistic methods of
-``HistoryBuffer``; any other global in a checkpoint is still refused.
+scalars and arrays). Rather than switching that safety off,
+:func:`enable_checkpoint_safety` allow-lists exactly those globals.
+``builtins.getattr`` (how pickle stores ``HistoryBuffer.min`` and friends) is
+mapped to :func:`_history_buffer_getattr`, which only returns statistic
+methods of ``HistoryBuffer``; any other global in a checkpoint is still
+refused.
 
 It also replaces MMEngine's checkpoint loaders so that every load (``resume``,
 ``load_from``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``) fails
 with one clear line naming the file and the problem, and so that URLs fail
 offline with a hint on how to supply a local file instead of downloading.
+
+Both change process-wide state (torch's safe globals, MMEngine's
+``CheckpointLoader``), so nothing happens on ``import posessl``: the tools
+call :func:`enable_checkpoint_safety` (idempotent) before they build a Runner,
+and a project that imports posessl keeps its own loaders unless it calls it.
+
+Checkpoints are written atomically by :class:`AtomicLocalBackend` (the storage
+backend ``posessl_atomic_local`` that ``configs/_base_/default_runtime.py``
+gives the ``CheckpointHook``): the bytes go to a temporary file in the same
+folder, which then replaces the target, so a kill during a save never leaves a
+file that looks finished.
 """
+import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, Optional
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 import torch
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio.backends import backends as _storage_backends
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-__all__ = ['install', 'CheckpointError', 'load_checkpoint_file']
+__all__ = [
+    'enable_checkpoint_safety', 'CheckpointError', 'load_checkpoint_file',
+    'check_state_dict_keys', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
+]
+
+#: name of :class:`AtomicLocalBackend` among MMEngine's storage backends
+ATOMIC_BACKEND = 'posessl_atomic_local'
+
+#: how a file starts: a torch.save zip archive, or a pickle stream (the
+#: legacy torch.save format or a plain pickle.dump)
+_ZIP_MAGIC = b'PK\x03\x04'
+_PICKLE_PROTO = b'\x80'
 
 _URL_PREFIXES = ('http://', 'https://', 'torchvision://', 'modelzoo://',
                  'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://')
@@ -70,12 +98,25 @@ def _numpy_globals() -> list:
 
 def load_checkpoint_file(filename: str,
                          map_location: Optional[str] = None) -> dict:
-    """``torch.load(filename, weights_only=True)`` with clear errors."""
+    """``torch.load(filename, weights_only=True)`` with one-line errors.
+
+    Raises:
+        CheckpointError: the file is missing, not a PyTorch checkpoint,
+            truncated or corrupt, or holds a pickled object that is not
+            plain weights; the message names the file.
+    """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise CheckpointError(f'checkpoint {filename!r} does not exist; check '
                               'the path given to --resume, load_from, '
                               'tools/test.py or init_cfg')
+    with open(filename, 'rb') as f:
+        head = f.read(8)
+    if not head.startswith((_ZIP_MAGIC, _PICKLE_PROTO)):
+        raise CheckpointError(
+            f'{filename!r} is not a PyTorch checkpoint (it starts with '
+            f'{head!r}; a torch.save file starts with a zip or pickle '
+            'header): is it the right file?')
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=True)
@@ -83,7 +124,15 @@ def load_checkpoint_file(filename: str,
         lines = [line.strip() for line in str(err).splitlines()]
         unsafe = [line for line in lines
                   if 'GLOBAL' in line or 'not allowed' in line]
-        if not unsafe:  # a corrupt or foreign file, not a refused global
+        if not unsafe and head.startswith(_PICKLE_PROTO):
+            unsafe = [line for line in lines if 'Unsupported operand' in line]
+            raise CheckpointError(
+                f'checkpoint {filename!r} was refused: it is a plain pickle '
+                f'(pickle.dump, not torch.save; {unsafe[0] if unsafe else ""}'
+                '), which can run code when loaded. posessl loads '
+                'checkpoints with weights_only=True; re-save it from trusted '
+                'code with torch.save(state_dict).') from None
+        if not unsafe:  # a corrupt file, not a refused global
             raise CheckpointError(
                 f'{filename!r} is not a readable PyTorch checkpoint '
                 '(its pickle stream is malformed)') from None
@@ -92,10 +141,57 @@ def load_checkpoint_file(filename: str,
             f'that is not plain weights ({unsafe[0]}). posessl loads '
             'checkpoints with weights_only=True; re-save it from trusted code '
             'as a plain state dict.') from None
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001  (torch raises many kinds)
+        # the first sentence: torch's own advice follows in later ones
+        first = str(err).split('. ')[0].splitlines()[0] if str(err) else ''
+        hint = ' (truncated or corrupt: was its save cut off?)' \
+            if head.startswith(_ZIP_MAGIC) else ''
         raise CheckpointError(
-            f'{filename!r} is not a readable PyTorch checkpoint '
-            f'({type(err).__name__}: {str(err).splitlines()[0]})') from None
+            f'{filename!r} is not a readable PyTorch checkpoint{hint}: '
+            f'{type(err).__name__}: {first}') from None
+
+
+def check_state_dict_keys(model_keys: Iterable[str],
+                          checkpoint_keys: Iterable[str],
+                          filename: str) -> None:
+    """The checkpoint's weights must be exactly the model's.
+
+    Keys are compared after stripping a DDP ``module.`` prefix; the message
+    counts the missing and unexpected keys and names their top-level modules.
+
+    Raises:
+        CheckpointError: keys are missing from or unexpected in the
+            checkpoint.
+    """
+    def strip(key: str) -> str:
+        return key[len('module.'):] if key.startswith('module.') else key
+
+    model = {strip(k) for k in model_keys}
+    saved = {strip(k) for k in checkpoint_keys}
+    missing, unexpected = sorted(model - saved), sorted(saved - model)
+    if not missing and not unexpected:
+        return
+
+    def modules(keys: list) -> str:
+        counts: dict = {}
+        for key in keys:
+            top = key.split('.')[0]
+            counts[top] = counts.get(top, 0) + 1
+        return ', '.join(f'{name} ({n})' for name, n in counts.items())
+
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} of the model\'s {len(model)} weights '
+                     f'are missing ({modules(missing)})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} weights are not in the model '
+                     f'({modules(unexpected)})')
+    raise CheckpointError(
+        f'checkpoint {filename!r} does not match the model: '
+        f'{"; ".join(parts)}. Is it a checkpoint of this config (e.g. not '
+        'the self-supervised one given to a pose config)? To load part of '
+        'a model on purpose set load_partial=True in the config, or load a '
+        "backbone with init_cfg=dict(type='Pretrained', prefix='backbone.')")
 
 
 def _load_local(filename: str, map_location: Optional[str] = None) -> dict:
@@ -111,11 +207,58 @@ def _refuse_url(filename: str, map_location: Optional[str] = None,
         "init_cfg=dict(type='Pretrained', checkpoint='/path/resnet18.pth')).")
 
 
-def install() -> None:
-    """Allow-list MMEngine's checkpoint globals and register safe loaders."""
+_enabled = False
+
+
+def enable_checkpoint_safety() -> None:
+    """Allow-list MMEngine's checkpoint globals and register safe loaders.
+
+    Changes process-wide state (torch's safe globals; MMEngine's local and
+    URL ``CheckpointLoader`` schemes), so only the tools call it; calling it
+    again does nothing.
+    """
+    global _enabled
+    if _enabled:
+        return
     torch.serialization.add_safe_globals(
         [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] +
         _numpy_globals())
     CheckpointLoader.register_scheme(prefixes='', force=True)(_load_local)
     CheckpointLoader.register_scheme(
         prefixes=_URL_PREFIXES, force=True)(_refuse_url)
+    _enabled = True
+
+
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local storage, with ``put`` written atomically.
+
+    The bytes go to a temporary file in the target's folder, are flushed to
+    disk, and the temporary file then replaces the target
+    (``os.replace``), so a reader sees the old file or the complete new one.
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Write ``obj`` to ``filepath`` atomically."""
+        filepath = str(filepath)
+        folder = osp.dirname(osp.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            os.chmod(tmp, 0o666 & ~umask)  # as open() would create it
+            with os.fdopen(fd, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+# a new name only: no existing backend or prefix is replaced
+if ATOMIC_BACKEND not in _storage_backends:
+    register_backend(ATOMIC_BACKEND, AtomicLocalBackend)

@@ -117,7 +117,7 @@ def test_bad_input_gets_one_clear_line(case, tmp_path):
         (train + ['--resume', '/nope/epoch_3.pth'], "'/nope/epoch_3.pth' "
          'does not exist'),
         'not_a_checkpoint': (['tools/test.py', TOY_CONFIG, str(garbage)],
-                             'is not a readable PyTorch checkpoint'),
+                             'is not a PyTorch checkpoint (it starts with'),
         'amp_on_cpu': (train + ['--amp'], '--amp needs a CUDA GPU'),
         'url_checkpoint': (['tools/test.py', TOY_CONFIG,
                             'https://example.com/x.pth'], 'is a URL'),

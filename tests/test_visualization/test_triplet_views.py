@@ -35,7 +35,7 @@ def test_angles_match_scipy_on_the_drawn_triplets(synthetic_root, capsys):
     assert 'gadget01' in out and 'crate02 S' in out and '\nall ' in out
 
     # the same triplets, angles from scene_gt.json through scipy
-    from posessl.engine.runner_setup import load_config
+    from posessl.engine.cli import load_config
     loader = load_config(SSL_CONFIG, options).train_dataloader
     dataset = DATASETS.build(loader.dataset)
     sampler = DATA_SAMPLERS.build(dict(loader.sampler, dataset=dataset,

@@ -24,7 +24,6 @@ camera's azimuth and elevation in the object frame.
 """
 import argparse
 import math
-import sys
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -39,8 +38,13 @@ from posessl.apis import (
     select_indices,
     unwrap_dataset_cfg,
 )
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.runner_setup import UserError, load_config
+from posessl.engine import enable_checkpoint_safety
+from posessl.engine.cli import (
+    UserError,
+    add_debug_argument,
+    load_config,
+    run_tool,
+)
 from posessl.evaluation import (
     camera_viewpoint,
     nearest_neighbour_rotation_error,
@@ -225,6 +229,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='seed of the untrained model and random pick')
     parser.add_argument('--device', default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -287,10 +292,8 @@ def analyse(args: argparse.Namespace) -> Dict[str, torch.Tensor]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    try:
-        analyse(args)
-    except (UserError, CheckpointError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    enable_checkpoint_safety()
+    run_tool(lambda: analyse(args), debug=args.debug)
 
 
 if __name__ == '__main__':

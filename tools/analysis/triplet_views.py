@@ -19,7 +19,6 @@ axis), since two such rotations show the same image.
 """
 import argparse
 import os
-import sys
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -27,8 +26,14 @@ import torch
 from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
-from posessl.datasets.io import DataError, int_keyed, read_json
-from posessl.engine.runner_setup import UserError, load_config
+from posessl.datasets.io import int_keyed, read_json
+from posessl.engine import enable_checkpoint_safety
+from posessl.engine.cli import (
+    UserError,
+    add_debug_argument,
+    load_config,
+    run_tool,
+)
 from posessl.geometry import geodesic_distance
 from posessl.registry import DATA_SAMPLERS, DATASETS
 
@@ -125,6 +130,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0,
                         help='the sampler\'s seed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -154,10 +160,9 @@ def analyse(args: argparse.Namespace) -> Dict[int, np.ndarray]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    try:
-        analyse(parse_args(argv))
-    except (UserError, DataError, FileNotFoundError, ValueError) as err:
-        sys.exit(f'error: {err}')
+    args = parse_args(argv)
+    enable_checkpoint_safety()
+    run_tool(lambda: analyse(args), debug=args.debug)
 
 
 if __name__ == '__main__':
