@@ -14,11 +14,16 @@ in-memory batches, in the same run:
   per-sample device transfer, loss parsing, optimizer wrapper, and at test
   time the decoding of ``R`` and ``t`` into the data samples);
 * **plain PyTorch**: stack the crops, copy them to the device, normalise,
-  ``model.extract_feat`` + ``model.head.loss`` (the same loss), sum the
-  ``loss*`` terms, ``backward``, ``optimizer.step``; for inference the
-  same normalisation and a forward to the head's raw outputs under
-  ``torch.no_grad()``. The head's loss reads its labels from the data
-  samples, so this loop moves each sample to the device as well.
+  ``model.extract_feat`` and the head's loss maths on labels stacked into
+  tensors once (:func:`tensor_maths`: the same functions, no data
+  samples), ``backward``, ``optimizer.step``; for inference the same
+  normalisation and a forward to the head's raw outputs under
+  ``torch.no_grad()``.
+
+First, the **host overhead** of posessl's data path: on fixed features, the
+time per batch (32 and 256 by default) of the data preprocessor + the
+head's loss + its decoding on data samples, against the tensor maths alone,
+and their ratio (``--overhead-only`` stops there).
 
 ``overhead`` is the posessl step time divided by the plain step time
 (1.00 = no overhead). On CUDA the variants ``cl-input`` (the preprocessor's
@@ -31,10 +36,10 @@ faster.
 
 Batches are built once, as ``PackPoseInputs`` and ``pseudo_collate`` hand
 them to the model: ``{'inputs': [uint8 (3, S, S)] * B, 'data_samples':
-[PoseDataSample] * B}``, with random pixels and the crop metadata and poses
-of the model tests' ``crop_sample`` helper (one crop in four shows the
-symmetric object); the model gets the tests' random point clouds (fixed
-seeds) through ``set_dataset_meta``. Each figure is the median of
+[PoseDataSample] * B}``, with random pixels, random poses and their crop
+metadata (:func:`crop_sample`; one crop in four shows the symmetric
+object); the model gets random point clouds (fixed seeds) through
+``set_dataset_meta``. Each figure is the median of
 ``--repeats`` timed runs of ``--iters`` steps after ``--warmup`` steps; the
 two loops alternate which one runs first. Without ``--iters`` each setting
 gets as many steps per repeat as fit its share of ``--budget`` seconds
@@ -57,11 +62,11 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,6 +129,13 @@ def parse_args() -> argparse.Namespace:
                         'timed')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: as torch sets them)')
+    parser.add_argument('--overhead-batches', type=int, nargs='*',
+                        default=[32, 256],
+                        help='batch sizes of the host-overhead measure '
+                        '(preprocessor + head loss + decode against the '
+                        'tensor maths alone, 64 px; none: skip it)')
+    parser.add_argument('--overhead-only', action='store_true',
+                        help='only the host-overhead measure')
     parser.add_argument('--out', type=str, default=None,
                         help='also write the figures to this JSON file')
     args = parser.parse_args()
@@ -212,57 +224,129 @@ def print_machine(info: Dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------ model, data
-def conftest_helpers() -> Tuple[Callable, Callable]:
-    """``crop_sample`` and ``dataset_meta`` of ``tests/test_models``."""
-    if REPO_ROOT not in sys.path:
-        sys.path.insert(0, REPO_ROOT)
-    try:
-        from tests.test_models.conftest import crop_sample, dataset_meta
-    except ImportError as err:
-        raise SystemExit(
-            f'benchmarks/throughput.py builds its batches with the helpers '
-            f'of tests/test_models/conftest.py, which failed to import '
-            f'({err}); run it from a posessl checkout with the test '
-            'dependencies (pytest, scipy) installed') from err
-    return crop_sample, dataset_meta
+#: The LINEMOD camera.
+CAM_K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
+                  [0.0, 0.0, 1.0]])
+#: An asymmetric (1) and a symmetric (2) object, mm.
+DIAMETERS = {1: 102.0, 2: 120.0}
+
+
+def object_points(obj_id: int, n: int = 500) -> np.ndarray:
+    """A 60 x 40 x 30 mm box of points (1), or a cloud symmetric under a
+    180-degree turn about z (2); fixed seeds."""
+    rng = np.random.default_rng(obj_id)
+    if obj_id == 1:
+        return (rng.uniform(-0.5, 0.5, (n, 3)) *
+                np.array([60.0, 40.0, 30.0])).astype(np.float32)
+    half = rng.uniform(-40, 40, (n // 2, 3))
+    return np.concatenate([half, half * [-1.0, -1.0, 1.0]]).astype(
+        np.float32)
 
 
 def model_meta() -> dict:
-    """Dataset metainfo for ``set_dataset_meta``: the model tests' random
-    point clouds (fixed seeds) of an asymmetric (1) and a symmetric (2)
-    object."""
-    _, dataset_meta = conftest_helpers()
-    meta = dataset_meta()
-    meta['dataset_name'] = 'throughput'
-    meta['obj_ids'] = tuple(sorted(meta['model_points']))
-    meta['classes'] = tuple(f'obj_{i:02d}' for i in meta['obj_ids'])
-    return meta
+    """Dataset metainfo for ``set_dataset_meta``."""
+    return dict(dataset_name='throughput', obj_ids=(1, 2),
+                classes=('obj_01', 'obj_02'),
+                model_points={i: object_points(i) for i in DIAMETERS},
+                diameters=dict(DIAMETERS), symmetric_obj_ids=(2, ))
+
+
+def crop_sample(index: int, size: int, obj_id: int):
+    """A ``PoseDataSample`` as ``PackPoseInputs`` packs it: a random pose
+    and the 'zoom'-mode crop around it (1.5 diameters), mask area set."""
+    from posessl.geometry import crop_camera_matrix
+    from posessl.geometry.rotation import axis_angle_to_matrix
+    from posessl.structures import PoseDataSample
+    rng = np.random.default_rng(index)
+    t = np.array([rng.uniform(-150, 150), rng.uniform(-100, 100),
+                  rng.uniform(600, 1200)])
+    o = CAM_K @ t
+    center = o[:2] / o[2] + rng.uniform(-5, 5, 2)
+    crop = 1.5 * DIAMETERS[obj_id] * CAM_K[0, 0] / t[2]
+    zoom = size / crop
+    x0, y0 = center - (size - 1) / (2 * zoom)
+    side = crop / 1.5
+    sample = PoseDataSample(metainfo=dict(
+        img_path=f'throughput/{index:06d}.png', scene_id=1, im_id=index,
+        ori_shape=(480, 640), img_shape=(size, size),
+        bbox=[center[0] - side / 2, center[1] - side / 2, side, side],
+        crop_center=tuple(center), crop_size=crop, zoom=zoom))
+    sample.obj_id = obj_id
+    sample.has_pose = True
+    sample.cam_K = CAM_K
+    sample.crop_K = crop_camera_matrix(CAM_K, x0, y0, zoom)
+    sample.mask_area = 0.4 * side * side
+    sample.gt_R = axis_angle_to_matrix(
+        torch.as_tensor(rng.normal(size=3), dtype=torch.float32))
+    sample.gt_t = t
+    return sample
 
 
 def make_batches(size: int, batch_size: int, count: int) -> List[Batch]:
     """``count`` batches as the data pipeline hands them to the model."""
-    crop_sample, _ = conftest_helpers()
     generator = torch.Generator().manual_seed(size)
     batches = []
     for b in range(count):
-        inputs, samples = [], []
-        for i in range(batch_size):
-            index = b * batch_size + i
-            inputs.append(
-                torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                              generator=generator))
-            obj_id = 2 if i % 4 == 3 else 1
-            sample = crop_sample(index, size, obj_id=obj_id)
-            # the remaining keys PackPoseInputs copies: the object's box
-            # (the crop covers 1.5 box sides) and the LINEMOD image shape
-            cx, cy = sample.crop_center
-            side = sample.crop_size / 1.5
-            sample.set_metainfo(
-                dict(ori_shape=(480, 640),
-                     bbox=[cx - side / 2, cy - side / 2, side, side]))
-            samples.append(sample)
+        inputs = [torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
+                                generator=generator)
+                  for _ in range(batch_size)]
+        samples = [crop_sample(b * batch_size + i, size,
+                               2 if i % 4 == 3 else 1)
+                   for i in range(batch_size)]
         batches.append(dict(inputs=inputs, data_samples=samples))
     return batches
+
+
+def batch_tensors(model, batch: Batch, device: torch.device) -> dict:
+    """The batch's labels and object information as stacked tensors on
+    ``device`` (built once, outside the timed loops)."""
+    from posessl.structures import stack_field
+    samples = batch['data_samples']
+    head = model.head
+    out = {k: stack_field(samples, k).to(device) for k in
+           ('crop_K', 'cam_K', 'mask_area', 'gt_R', 'gt_t', 'has_pose')}
+    out['crop_K'], out['cam_K'] = out['crop_K'].float(), out['cam_K'].float()
+    rows = head.objects.rows(stack_field(samples, 'obj_id')).to(device)
+    out.update(points=head.obj_points[rows],
+               diameters=head.obj_diameters[rows],
+               symmetric=head.obj_symmetric[rows])
+    return out
+
+
+def tensor_maths(head, feats: torch.Tensor, x: dict, out_size,
+                 train: bool = True) -> Any:
+    """The head's losses (``train``) or decoded poses from stacked tensors:
+    the same maths as ``PoseRegressionHead.loss`` / ``decode``, with no data
+    samples."""
+    from posessl.geometry import (
+        crop_center_ray,
+        ray_rotation,
+        rot6d_to_matrix,
+        site_decode,
+        site_encode,
+    )
+    from posessl.models.losses import geodesic_loss, point_matching_loss
+    rot, site = head(feats)
+    crop_K = x['crop_K']
+    R = ray_rotation(crop_center_ray(crop_K, out_size)) @ rot6d_to_matrix(
+        rot.float())
+    ref = None
+    if head.depth_ref == 'mask_area':
+        cam_K = x['cam_K']
+        ref = x['mask_area'].sqrt() * torch.sqrt(
+            crop_K[:, 0, 0] * crop_K[:, 1, 1] /
+            (cam_K[:, 0, 0] * cam_K[:, 1, 1]))
+    t = site_decode(site.float(), crop_K, out_size, head.depth_scale, ref)
+    if not train:
+        return R, t
+    w = x['has_pose'].float()
+    pm = point_matching_loss(R, x['gt_R'], x['points'], scale=x['diameters'],
+                             symmetric=x['symmetric'])
+    plain = w * ~x['symmetric']
+    rot_l = (geodesic_loss(R, x['gt_R']) * plain).sum() / plain.sum()
+    target = site_encode(x['gt_t'], crop_K, out_size, head.depth_scale, ref)
+    site_l = ((site.float() - target).abs() * head.site_weights).sum(-1)
+    return ((pm * w).sum() + (site_l * w).sum()) / w.sum() + rot_l
 
 
 def load_configs() -> Tuple[dict, dict, Any]:
@@ -347,13 +431,16 @@ def make_steps(model, optim_cfg: dict, device: torch.device, amp: bool,
     def posessl_train(batch: Batch) -> Any:
         return model.train_step(batch, optim_wrapper)
 
+    tensors = {}  # labels stacked on the device once per batch
+
     def plain_train(batch: Batch) -> Any:
         x = plain_inputs(batch, device, mean, std, channels_last)
-        samples = [s.to(device) for s in batch['data_samples']]
+        key = id(batch)
+        if key not in tensors:
+            tensors[key] = batch_tensors(model, batch, device)
         with plain_autocast():
-            losses = model.head.loss(model.extract_feat(x), samples,
-                                     x.shape[-2:])
-            loss = sum(v for k, v in losses.items() if 'loss' in k)
+            loss = tensor_maths(model.head, model.extract_feat(x),
+                                tensors[key], x.shape[-2:])
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -551,6 +638,42 @@ def print_table(rows: List[dict], runner_rows: List[dict]) -> None:
 
 
 # ------------------------------------------------------------------ main
+def head_overhead(model_cfg: dict, device: torch.device, batch_size: int,
+                  iters: Optional[int], warmup: int, repeats: int,
+                  budget: float) -> dict:
+    """Seconds per batch of what posessl adds around the head's maths, on
+    fixed features (no backbone): ``data_preprocessor`` + ``head.loss`` +
+    ``head.predict`` on data samples, against :func:`tensor_maths` (loss
+    and decoding) on tensors stacked beforehand. The samples are moved in
+    place, so on CUDA only the first step pays their copy."""
+    size = 64
+    model = build_model(model_cfg, device, False, False).train()
+    head = model.head
+    batch = make_batches(size, batch_size, 1)[0]
+    tensors = batch_tensors(model, batch, device)
+    feats = torch.randn(batch_size, head.in_channels, device=device)
+
+    def posessl_step(batch: Batch) -> Any:
+        data = model.data_preprocessor(batch, True)
+        samples = data['data_samples']
+        losses = head.loss(feats, samples, (size, size))
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        return loss, head.predict(feats, samples, (size, size))
+
+    def maths_step(batch: Batch) -> Any:
+        return (tensor_maths(head, feats, tensors, (size, size)),
+                tensor_maths(head, feats, tensors, (size, size), False))
+
+    with torch.no_grad():
+        ours, maths, steps = time_pair(posessl_step, maths_step, [batch],
+                                       iters, max(warmup, 1), repeats,
+                                       device, budget)
+    t_ours, t_maths = statistics.median(ours), statistics.median(maths)
+    return dict(batch_size=batch_size, iters=steps,
+                posessl_ms=1e3 * t_ours, tensor_maths_ms=1e3 * t_maths,
+                ratio=t_ours / t_maths)
+
+
 def main() -> None:
     args = parse_args()
     if args.device is None:
@@ -585,9 +708,20 @@ def main() -> None:
           f'repeats of {steps_note}', flush=True)
     began = time.perf_counter()
 
+    overhead_rows: List[dict] = []
+    for batch_size in args.overhead_batches:
+        row = head_overhead(model_cfg, device, batch_size, args.iters,
+                            warmup, args.repeats, args.budget * 0.05)
+        overhead_rows.append(row)
+        print(f"host overhead, batch {batch_size}: preprocessor + head "
+              f"loss + decode {row['posessl_ms']:.2f} ms, tensor maths "
+              f"{row['tensor_maths_ms']:.2f} ms, ratio {row['ratio']:.2f}x "
+              f"({args.repeats} x {row['iters']} steps)", flush=True)
+    if args.overhead_only:
+        args.sizes = []
     rows: List[dict] = []
     runner_rows: List[dict] = []
-    share = args.budget / (len(args.sizes) * len(variants))
+    share = args.budget / max(1, len(args.sizes) * len(variants))
     for size in args.sizes:
         batches = make_batches(size, args.batch_size, NUM_BATCHES)
         fp32_times: Dict[str, float] = {}
@@ -652,7 +786,8 @@ def main() -> None:
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(machine=info, args=vars(args), total_s=total,
-                           results=rows, runner=runner_rows), f, indent=2)
+                           results=rows, runner=runner_rows,
+                           host_overhead=overhead_rows), f, indent=2)
         print(f'wrote {args.out}')
 
 
