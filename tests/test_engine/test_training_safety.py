@@ -293,8 +293,13 @@ def test_resume_with_nothing_to_resume_fails_clearly(tmp_path):
 
 # ------------------------------------------------------- explicit safety
 def test_import_posessl_changes_no_checkpoint_global():
+    # torch._dynamo adds its own safe global when first imported (by a
+    # dependency), so the dependencies are imported before the snapshot
     script = '''
 import torch
+import torch._dynamo
+import torchvision
+import mmengine.runner
 from mmengine.runner.checkpoint import CheckpointLoader
 before = (dict(CheckpointLoader._schemes),
           list(torch.serialization.get_safe_globals()))
