@@ -1,9 +1,11 @@
 """Pose evaluation: pure error functions, ``ADDMetric``, BOP results CSV.
 
 ``functional`` holds the maths (ADD, ADD-S, Proj2D, rotation / translation
-errors, accuracies, AUC, 5cm5deg), ``metrics`` the registered
-:class:`ADDMetric`, ``bop_csv`` the BOP results file, and ``retrieval`` the
-nearest-neighbour viewpoint measure of an embedding space.
+errors, accuracies, AUC, 5cm5deg), ``scoring`` the per-object accuracies
+and metric keys of collected results, ``reporting`` their table and CSV,
+``metrics`` the registered :class:`ADDMetric`, ``bop_csv`` the BOP results
+file, and ``retrieval`` the nearest-neighbour viewpoint measure of an
+embedding space.
 """
 from . import functional
 from .bop_csv import (

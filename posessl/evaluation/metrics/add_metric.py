@@ -1,6 +1,11 @@
-"""ADD(-S) and friends as an MMEngine metric, with the table papers print."""
+"""ADD(-S) and friends as an MMEngine metric.
+
+The metric collects each sample's poses, ids and camera (``process``),
+resolves the objects through an :class:`~posessl.structures.ObjectTable`,
+and hands the scoring to :mod:`posessl.evaluation.scoring` and the table
+and CSV to :mod:`posessl.evaluation.reporting`.
+"""
 import logging
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -12,12 +17,15 @@ from posessl.registry import METRICS
 from posessl.structures import ObjectTable
 
 from .. import functional as PF
-from ..bop_csv import write_bop_csv
+from ..reporting import format_table, write_results_csv
+from ..scoring import (
+    ScoreSettings,
+    mean_obj_ids,
+    metric_values,
+    score_results,
+)
 
 __all__ = ['ADDMetric']
-
-#: LINEMOD's bowl and cup, left out of the classic 13-object mean.
-_BOWL_CUP = (3, 7)
 
 
 def _array(sample: Mapping, key: str, shape: Tuple[int, ...]) -> np.ndarray:
@@ -38,6 +46,7 @@ def _array(sample: Mapping, key: str, shape: Tuple[int, ...]) -> np.ndarray:
 
 
 def _scalar(sample: Mapping, key: str, default: Any = None) -> Any:
+    """``sample[key]`` as a Python scalar (``default`` when absent)."""
     value = sample.get(key, default)
     if isinstance(value, torch.Tensor):
         value = value.item()
@@ -185,9 +194,8 @@ class ADDMetric(BaseMetric):
                 'the test loop), or pass models_dir=<BOP models folder>')
         return ObjectTable.from_metainfo(meta, self.symmetric_obj_ids)
 
-    def _objects(self, obj_ids: Sequence[int]
-                 ) -> Tuple[ObjectTable, List[int]]:
-        """The object table and the evaluated objects in its row order."""
+    def _checked_table(self, obj_ids: Sequence[int]) -> ObjectTable:
+        """The object table, which must hold every one of ``obj_ids``."""
         table = self._object_table()
         for obj_id in obj_ids:
             if obj_id not in table:
@@ -195,17 +203,7 @@ class ADDMetric(BaseMetric):
                     f'ADDMetric: no model points or diameter for object '
                     f'{obj_id} in {table.source} (it has objects '
                     f'{list(table.obj_ids)})')
-        order = [i for i in table.obj_ids if i in set(obj_ids)]
-        return table, order
-
-    def _mean_ids(self, order: List[int]) -> List[int]:
-        if self.mean_exclude_obj_ids == 'auto':
-            drop = (set(_BOWL_CUP) if set(_BOWL_CUP) <= set(order)
-                    and len(order) == 15 else set())
-        else:
-            drop = {int(i) for i in self.mean_exclude_obj_ids}
-        kept = [i for i in order if i not in drop]
-        return kept or order
+        return table
 
     # ------------------------------------------------------------ compute
     def _device(self) -> torch.device:
@@ -214,184 +212,32 @@ class ADDMetric(BaseMetric):
                                 'cpu')
         return torch.device(self.device)
 
-    def _object_errors(self, rows: List[dict], points: np.ndarray,
-                       diameter: float, symmetric: bool,
-                       device: torch.device) -> Dict[str, Any]:
-        """Errors and accuracies of one object's predictions."""
-        stack = {k: torch.as_tensor(np.stack([r[k] for r in rows]),
-                                    device=device)
-                 for k in ('pred_R', 'pred_t', 'gt_R', 'gt_t', 'cam_K')}
-        pts = torch.as_tensor(np.asarray(points, dtype=np.float64),
-                              device=device)
-        poses = (stack['pred_R'], stack['pred_t'], stack['gt_R'],
-                 stack['gt_t'])
-        kw = dict(tol=self.ortho_tol)
-        fn = PF.adds_error if symmetric else PF.add_error
-        add = fn(pts, *poses, **kw)
-        proj = PF.proj2d_error(pts, *poses, stack['cam_K'], **kw)
-        rot = PF.rotation_error(stack['pred_R'], stack['gt_R'], **kw)
-        trans = PF.translation_error(stack['pred_t'], stack['gt_t'],
-                                     pred_R=stack['pred_R'], **kw)
-        valid = torch.isfinite(add)
-        acc = PF.accuracy_at(add, diameter, self.thresholds)
-        split = {}
-        if self.error_split:
-            pred_R, pred_t, gt_R, gt_t = poses
-            k = [max(self.thresholds)]
-            for key, pose in (('R_only', (pred_R, gt_t, gt_R, gt_t)),
-                              ('t_only', (gt_R, pred_t, gt_R, gt_t))):
-                split[key] = 100.0 * float(PF.accuracy_at(
-                    fn(pts, *pose, **kw), diameter, k)[0])
-            split['depth'] = (pred_t[:, 2] - gt_t[:, 2]).abs().cpu()
-        return dict(**split,
-            add=add.cpu(), rot=rot.cpu(), trans=trans.cpu(),
-            valid=valid.cpu(),
-            acc=[100.0 * float(a) for a in acc],
-            auc=100.0 * PF.accuracy_auc(add, diameter, self.auc_max,
-                                        self.auc_steps),
-            proj=100.0 * float(PF.accuracy_at(proj, 1.0,
-                                              [self.proj2d_px])[0]),
-            cmdeg=100.0 * PF.cm_deg_accuracy(rot, trans, self.cm_deg[1],
-                                             self.cm_deg[0]),
-            n=len(rows), invalid=int((~valid).sum()))
-
-    @staticmethod
-    def _stat(values: torch.Tensor, valid: torch.Tensor, how: str) -> float:
-        v = values[valid].double().cpu().numpy()
-        if len(v) == 0:  # every prediction failed: infinitely wrong
-            return math.inf
-        # np.median averages the two middle values (torch's takes the lower)
-        return float(v.mean() if how == 'mean' else np.median(v))
-
-    def _stats(self, errors: Sequence[Dict[str, Any]]) -> Dict[str, float]:
-        """Mean / median errors over the valid predictions of ``errors``."""
-        valid = torch.cat([e['valid'] for e in errors])
-        out = {}
-        for key, name in (('add', 'ADD(-S)_{}_mm'), ('rot', 'rot_err_{}_deg'),
-                          ('trans', 'trans_err_{}_mm')):
-            values = torch.cat([e[key] for e in errors])
-            for how in ('mean', 'median'):
-                out[name.format(how)] = self._stat(values, valid, how)
-        return out
-
-    def _depth_median(self, errors: Sequence[Dict[str, Any]]) -> float:
-        """Median ``|t_z - t_z*|`` (mm) over the valid predictions."""
-        return self._stat(torch.cat([e['depth'] for e in errors]),
-                          torch.cat([e['valid'] for e in errors]), 'median')
-
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Score every object, log the table, write the CSV if asked."""
         if not results:
             raise ValueError('ADDMetric: no predictions to evaluate')
-        obj_ids = sorted({r['obj_id'] for r in results})
-        table, order = self._objects(obj_ids)
-        names = {i: table.name(i) for i in order}
-        device = self._device()
-        per_obj: Dict[int, Dict[str, Any]] = {}
-        for obj_id in order:
-            rows = [r for r in results if r['obj_id'] == obj_id]
-            symmetric = table.is_symmetric(obj_id)
-            per_obj[obj_id] = self._object_errors(
-                rows, table.object_points(obj_id), table.diameter(obj_id),
-                symmetric, device)
-            per_obj[obj_id]['symmetric'] = symmetric
-        mean_ids = self._mean_ids(order)
-
-        metrics: Dict[str, float] = {}
-        for i, k in enumerate(self.thresholds):
-            metrics[f'ADD(-S)_{k:g}d'] = float(
-                np.mean([per_obj[o]['acc'][i] for o in mean_ids]))
-        for key, name in (('auc', 'ADD(-S)_AUC'),
-                          ('proj', f'Proj2D_{self.proj2d_px:g}px'),
-                          ('cmdeg', self._cmdeg_name())):
-            metrics[name] = float(
-                np.mean([per_obj[o][key] for o in mean_ids]))
-        metrics.update(self._stats([per_obj[o] for o in mean_ids]))
-        k_max = max(self.thresholds)
-        if self.error_split:
-            for part in ('R_only', 't_only'):
-                metrics[f'ADD(-S)_{k_max:g}d_{part}'] = float(
-                    np.mean([per_obj[o][part] for o in mean_ids]))
-            metrics['depth_err_median_mm'] = self._depth_median(
-                [per_obj[o] for o in mean_ids])
-        metrics['num_samples'] = len(results)
-        metrics['num_invalid'] = sum(e['invalid'] for e in per_obj.values())
-        for obj_id in order:
-            e, name = per_obj[obj_id], names[obj_id]
-            kind = 'ADD-S' if e['symmetric'] else 'ADD'
-            for i, k in enumerate(self.thresholds):
-                metrics[f'{name}/{kind}_{k:g}d'] = e['acc'][i]
-            metrics[f'{name}/{kind}_AUC'] = e['auc']
-            metrics[f'{name}/Proj2D_{self.proj2d_px:g}px'] = e['proj']
-            metrics[f'{name}/{self._cmdeg_name()}'] = e['cmdeg']
-            if self.error_split:
-                for part in ('R_only', 't_only'):
-                    metrics[f'{name}/{kind}_{k_max:g}d_{part}'] = e[part]
-
-        print_log('\n' + self._table(per_obj, order, mean_ids, names),
+        table = self._checked_table(sorted({r['obj_id'] for r in results}))
+        scores = score_results(results, table, self.settings, self._device())
+        mean_ids = mean_obj_ids(list(scores), self.mean_exclude_obj_ids)
+        metrics = metric_values(scores, mean_ids, self.settings,
+                                len(results))
+        print_log('\n' + format_table(scores, mean_ids, self.settings),
                   logger='current')
         if metrics['num_invalid']:
             print_log(f"ADDMetric: {metrics['num_invalid']} invalid "
                       'predictions (NaN/inf or non-orthonormal R) counted '
                       'as failures', logger='current', level=logging.WARNING)
         if self.csv_file:
-            count = write_bop_csv(self.csv_file, [
-                dict(scene_id=r['scene_id'], im_id=r['im_id'],
-                     obj_id=r['obj_id'], score=r['score'], R=r['pred_R'],
-                     t=r['pred_t'], time=-1) for r in results
-                if np.isfinite(r['pred_R']).all()
-                and np.isfinite(r['pred_t']).all()
-            ])
+            count = write_results_csv(self.csv_file, results)
             print_log(f'ADDMetric: wrote {count} poses to {self.csv_file}',
                       logger='current')
         return metrics
 
-    def _cmdeg_name(self) -> str:
-        mm, deg = self.cm_deg
-        return f'{mm / 10:g}cm{deg:g}deg'
-
-    def _table(self, per_obj: Dict[int, Dict[str, Any]], order: List[int],
-               mean_ids: List[int], names: Dict[int, str]) -> str:
-        """The per-object table, laid out as in the papers."""
-        head = (['Object', 'metric'] + [f'{k:g}d' for k in self.thresholds] +
-                ['AUC', f'Proj2D@{self.proj2d_px:g}px', self._cmdeg_name(),
-                 'R med(deg)', 't med(mm)', 'N', 'invalid'])
-        k_max = max(self.thresholds)
-        if self.error_split:
-            head[-2:-2] = [f'R only@{k_max:g}d', f't only@{k_max:g}d',
-                           'tz med(mm)']
-
-        def row(label: str, kind: str, objs: List[int]) -> List[str]:
-            es = [per_obj[o] for o in objs]
-            stats = self._stats(es)
-            cells = [label, kind]
-            cells += [f"{np.mean([e['acc'][i] for e in es]):.2f}"
-                      for i in range(len(self.thresholds))]
-            cells += [f"{np.mean([e[k] for e in es]):.2f}"
-                      for k in ('auc', 'proj', 'cmdeg')]
-            cells += [f"{stats['rot_err_median_deg']:.2f}",
-                      f"{stats['trans_err_median_mm']:.2f}"]
-            if self.error_split:
-                cells += [f"{np.mean([e['R_only'] for e in es]):.2f}",
-                          f"{np.mean([e['t_only'] for e in es]):.2f}",
-                          f'{self._depth_median(es):.2f}']
-            cells += [str(sum(e['n'] for e in es)),
-                      str(sum(e['invalid'] for e in es))]
-            return cells
-
-        body = [row(names[o], 'ADD-S' if per_obj[o]['symmetric'] else 'ADD',
-                    [o]) for o in order]
-        footer = [row(f'Mean ({len(mean_ids)} obj)', 'ADD(-S)', mean_ids)]
-        if len(mean_ids) != len(order):
-            footer.append(row(f'Mean (all {len(order)})', 'ADD(-S)', order))
-        table = [head] + body + footer
-        widths = [max(len(r[c]) for r in table) for c in range(len(head))]
-
-        def fmt(cells: List[str]) -> str:
-            return '  '.join(c.ljust(w) if j < 2 else c.rjust(w)
-                             for j, (c, w) in enumerate(zip(cells, widths)))
-
-        rule = '-' * len(fmt(head))
-        lines = ['ADD(-S) accuracy (%) per object', rule, fmt(head), rule]
-        lines += [fmt(r) for r in body] + [rule] + [fmt(r) for r in footer]
-        return '\n'.join(lines + [rule])
+    @property
+    def settings(self) -> ScoreSettings:
+        """The scoring settings of this metric's arguments."""
+        return ScoreSettings(
+            thresholds=self.thresholds, auc_max=self.auc_max,
+            auc_steps=self.auc_steps, proj2d_px=self.proj2d_px,
+            cm_deg=self.cm_deg, ortho_tol=self.ortho_tol,
+            error_split=self.error_split)
