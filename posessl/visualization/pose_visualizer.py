@@ -4,9 +4,11 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 
 from posessl.registry import VISUALIZERS
+from posessl.structures import ObjectTable
 
 from .draw import GT_COLOR, PRED_COLOR, draw_pose
 
@@ -60,9 +62,10 @@ class PoseVisualizer(Visualizer):
     Each pose is shown as the projected 3D bounding box of the model points
     and the outline of the projected model: ground truth in ``gt_color``
     (green), prediction in ``pred_color`` (red). Model points come from the
-    ``model_points`` argument of :meth:`add_datasample` or from
-    ``dataset_meta['model_points'][obj_id]`` (the test loop sets
-    ``dataset_meta`` from the dataset).
+    ``model_points`` argument of :meth:`add_datasample` or from the
+    :class:`~posessl.structures.ObjectTable` of ``dataset_meta``
+    (:attr:`objects`; the test loop sets ``dataset_meta`` from the
+    dataset).
 
     Args:
         name: Instance name (MMEngine's ``ManagerMixin``).
@@ -90,6 +93,7 @@ class PoseVisualizer(Visualizer):
         self.thickness = int(thickness)
         self.draw_box = draw_box
         self.draw_outline = draw_outline
+        self._objects: Optional[ObjectTable] = None
 
     def _camera(self, image: np.ndarray, sample: Any) -> np.ndarray:
         """``cam_K`` for a full image, ``crop_K`` for the network input."""
@@ -107,19 +111,45 @@ class PoseVisualizer(Visualizer):
             f'original image ({ori}, cam_K) nor the crop ({crop}, crop_K) of '
             f"the data sample of {_get(sample, 'img_path')}")
 
+    @property  # type: ignore[override]
+    @master_only
+    def dataset_meta(self) -> Optional[dict]:
+        """The dataset metainfo the objects come from (setting it drops
+        the object table built from the previous one)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    @master_only
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        self._dataset_meta = dataset_meta
+        self._objects = None
+
+    @property
+    def objects(self) -> ObjectTable:
+        """The :class:`ObjectTable` of :attr:`dataset_meta`, built once
+        (as the head and the metric build theirs)."""
+        if self._objects is None:
+            meta = self.dataset_meta or {}
+            try:
+                self._objects = ObjectTable.from_metainfo(meta)
+            except KeyError as e:
+                raise ValueError(
+                    f'PoseVisualizer: {e.args[0]}; pass model_points= or '
+                    'set dataset_meta to the dataset metainfo') from None
+        return self._objects
+
     def _model_points(self, sample: Any,
                       model_points: Optional[np.ndarray]) -> np.ndarray:
         if model_points is not None:
             return np.asarray(model_points, dtype=np.float64)
         obj_id = _get(sample, 'obj_id')
-        table = (self.dataset_meta or {}).get('model_points') or {}
-        table = {int(k): v for k, v in table.items()}
-        if obj_id is None or int(obj_id) not in table:
+        if obj_id is None or int(obj_id) not in self.objects:
             raise ValueError(
                 'PoseVisualizer: no model points for object '
-                f'{obj_id}; pass model_points= or set dataset_meta with '
-                f"'model_points' (it has objects {sorted(table)})")
-        return np.asarray(table[int(obj_id)], dtype=np.float64)
+                f'{obj_id} in {self.objects.source} (it has objects '
+                f'{list(self.objects.obj_ids)}); pass model_points=')
+        points = self.objects.object_points(int(obj_id))
+        return np.asarray(points, dtype=np.float64)
 
     def draw_sample(self, image: np.ndarray, data_sample: Any,
                     draw_gt: bool = True, draw_pred: bool = True,

@@ -56,7 +56,8 @@ def background(h=48, w=64):
 def visualizer(request):
     vis = VISUALIZERS.build(dict(type='PoseVisualizer',
                                  name=f'vis_{request.node.name}'))
-    vis.dataset_meta = dict(model_points={1: POINTS})
+    vis.dataset_meta = dict(model_points={1: POINTS},
+                            diameters={1: 40.0})
     return vis
 
 
@@ -97,6 +98,27 @@ def test_clear_errors(visualizer):
     # explicit model points need no dataset_meta
     drawn = visualizer.draw_sample(background(), s, model_points=POINTS)
     assert (drawn == GT_COLOR).all(-1).any()
+
+
+def test_objects_come_from_the_object_table(visualizer):
+    """The points drawn are the ObjectTable's of the current metainfo (a
+    new metainfo replaces the table; float32 points, as datasets give
+    them, draw exactly what the pure function draws)."""
+    s = sample()
+    assert visualizer.objects.obj_ids == (1, )
+    other = (POINTS * 1.5).astype(np.float32)
+    visualizer.dataset_meta = dict(obj_ids=(1, ), classes=('ape', ),
+                                   model_points={1: other},
+                                   diameters={1: 40.0})
+    np.testing.assert_array_equal(visualizer.objects.object_points(1),
+                                  other)
+    want = draw_pose(background(), other.astype(np.float64),
+                     s.gt_R.numpy(), s.gt_t.numpy(), CAM_K, color=GT_COLOR)
+    np.testing.assert_array_equal(
+        visualizer.draw_sample(background(), s, draw_pred=False), want)
+    visualizer.dataset_meta = dict(model_points={1: POINTS})
+    with pytest.raises(ValueError, match="lacks \\['diameters'\\]"):
+        visualizer.draw_sample(background(), s)
 
 
 def test_load_rgb_errors(tmp_path):
@@ -199,7 +221,7 @@ def test_hook_sends_validation_pictures_to_runner_backends(tmp_path):
 
     recorder = Recorder()
     plain = Visualizer(name='plain_vis_for_hook', vis_backends=[recorder])
-    plain.dataset_meta = dict(model_points={1: POINTS})
+    plain.dataset_meta = dict(model_points={1: POINTS}, diameters={1: 40.0})
     runner = SimpleNamespace(visualizer=plain, iter=7)
     path = str(tmp_path / 'frame.png')
     save_png(path, background())
