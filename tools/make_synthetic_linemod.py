@@ -8,6 +8,10 @@ Examples::
     # LINEMOD-sized: ~1,200 frames per object
     python tools/make_synthetic_linemod.py data/synth_lm --num-objects 13 \\
         --train-frames 1000 --test-frames 200 --depth --densefusion
+    # real LINEMOD models (ape, duck) over real LINEMOD-Occluded photographs
+    python tools/make_synthetic_linemod.py data/realmesh_lmo \\
+        --models-dir ../shared/data/lmo_sample/models \\
+        --backgrounds-dir ../shared/data/lmo_sample/test/000002/rgb
 """
 import argparse
 import sys
@@ -20,9 +24,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "DenseFusion's Linemod_preprocessed layout too).")
     parser.add_argument('out_dir', help='output folder (must be empty '
                         'unless --overwrite)')
-    parser.add_argument('--num-objects', type=int, default=3,
-                        help='objects, one scene each (default 3: two '
-                        'asymmetric, one symmetric)')
+    parser.add_argument('--num-objects', type=int, default=None,
+                        help='procedural objects, one scene each (default '
+                        '3: two asymmetric, one symmetric)')
+    parser.add_argument('--models-dir', default=None,
+                        help='render the real models of this BOP models '
+                        'folder (models_info.json + vertex-coloured '
+                        'obj_XXXXXX.ply in mm) instead of procedural ones')
+    parser.add_argument('--obj-ids', type=int, nargs='+', default=None,
+                        help='which objects of --models-dir (default: all)')
+    parser.add_argument('--backgrounds-dir', default=None,
+                        help='a folder of real photographs (png/jpg) used '
+                        'as the backgrounds instead of procedural clutter')
     parser.add_argument('--train-frames', type=int, default=300,
                         help='frames per object in train/ (default 300)')
     parser.add_argument('--test-frames', type=int, default=100,
@@ -61,7 +74,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             width=args.size[0], height=args.size[1], seed=args.seed,
             depth=args.depth, densefusion=args.densefusion,
             overwrite=args.overwrite, test_recording=args.test_recording,
-            progress=True)
+            models_dir=args.models_dir, obj_ids=args.obj_ids,
+            backgrounds_dir=args.backgrounds_dir, progress=True)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -22,27 +22,26 @@ training frames are a video, the test frames lie between them. With
 ``bbox_obj`` and ``px_count_all`` come from the full silhouette on a canvas
 three times the image size, as in BOP.
 """
-import json
 import os
 import shutil
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import trimesh
-import yaml
 from tqdm import tqdm
 
+from ..datasets.transforms.crop import mask_box
 from ..geometry import project_points
 from ..version import __version__
 from .background import clutter_cubemap
+from .bop_objects import load_bop_objects
 from .meshes import random_rotation
 from .objects import SyntheticObject, make_objects
-from .png import encode_png
+from .photos import PhotoBackdrop, composite
 from .render import Renderer
 from .trajectory import (
+    DISTANCE_RANGE,
+    LINEMOD_DISTANCE_RANGE,
     MAX_TRAIN_STEP,
     RECORDING_FRAMES,
     CameraPath,
@@ -54,20 +53,33 @@ from .trajectory import (
     recording_lighting,
     recording_path,
 )
+from .writers import (
+    DEPTH_SCALE,
+    SPLITS,
+    DenseFusionScene,
+    FileWriter,
+    depth_uint16,
+    write_bop_frame,
+    write_densefusion_models,
+    write_json,
+    write_json_rows,
+    write_models,
+)
 
 #: LINEMOD's camera (all frames) at 640 x 480.
 LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
                       [0.0, 573.57043, 242.04899],
                       [0.0, 0.0, 1.0]])
 LINEMOD_SIZE = (640, 480)
-DEPTH_SCALE = 1.0  # depth PNG units per mm, as LINEMOD's
-SPLITS = ('train', 'test')
 #: Where the test split comes from (see :func:`generate_synthetic_linemod`).
 TEST_RECORDINGS = ('same', 'new')
 DATASET_NAME = 'synthetic_linemod'
+#: ``dataset_info.json`` name of a set rendered from real models.
+REALMESH_NAME = 'synthetic_linemod_realmesh'
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 # files and folders the generator owns inside its root
 _OUTPUTS = ('dataset_info.json', 'camera.json', 'models', 'train', 'test',
-            'densefusion')
+            'densefusion', 'test_targets_bop19.json')
 
 
 def camera_matrix(width: int, height: int) -> np.ndarray:
@@ -85,21 +97,24 @@ def camera_matrix(width: int, height: int) -> np.ndarray:
 
 
 def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
-                               num_objects: int = 3,
+                               num_objects: Optional[int] = None,
                                train_frames: int = 300,
                                test_frames: int = 100, width: int = 640,
                                height: int = 480, seed: int = 0,
                                depth: bool = False, densefusion: bool = False,
                                overwrite: bool = False,
                                test_recording: str = 'same',
+                               models_dir: Optional[str] = None,
+                               obj_ids: Optional[Sequence[int]] = None,
+                               backgrounds_dir: Optional[str] = None,
                                progress: bool = True) -> str:
     """Generate a synthetic LINEMOD-format data set.
 
     Args:
         out_dir: root folder; created if missing, must be empty unless
             ``overwrite`` (which replaces only the generator's own files).
-        num_objects: objects (one scene each); with three: two asymmetric
-            and one symmetric.
+        num_objects: procedural objects (one scene each; default 3: two
+            asymmetric and one symmetric).
         train_frames, test_frames: frames per object of each split.
         width, height: image size; the camera is LINEMOD's, scaled.
         seed: everything is a function of the seed (byte-identical output).
@@ -114,33 +129,60 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
             1,200-frame recording. ``'new'``: the test split is a second,
             independent recording (its own path, light, white balance and
             sensor noise), a harder test of generalisation than LINEMOD's.
+        models_dir: render these real models instead of procedural ones: a
+            BOP models folder (``models_info.json``, vertex-coloured
+            ``obj_<id:06d>.ply`` in mm), copied unchanged into the set; the
+            camera keeps LINEMOD's distances (0.6-1.3 m) for them.
+        obj_ids: which objects of ``models_dir`` (default: all).
+        backgrounds_dir: a folder of real photographs that replace the
+            procedural surroundings (see :class:`PhotoBackdrop`).
         progress: show a tqdm progress bar.
 
     Returns:
         The absolute path of the root folder.
     """
+    if models_dir is not None and num_objects is not None:
+        raise ValueError('num_objects counts procedural objects; with '
+                         'models_dir choose the real models with obj_ids')
+    if models_dir is None and obj_ids is not None:
+        raise ValueError('obj_ids selects models of models_dir; give '
+                         'models_dir too (or num_objects for procedural '
+                         'objects)')
+    num_objects = 3 if num_objects is None else num_objects
     _check_args(num_objects, train_frames, test_frames, width, height, seed,
                 densefusion, test_recording)
+    # bad models or photographs fail before anything is written
+    if models_dir is None:
+        objects = make_objects(num_objects, seed)
+        distance_range = DISTANCE_RANGE
+    else:
+        objects = load_bop_objects(models_dir, obj_ids)
+        distance_range = LINEMOD_DISTANCE_RANGE
+    backdrop = None if backgrounds_dir is None else PhotoBackdrop(
+        backgrounds_dir, width, height)
     K = camera_matrix(width, height)
     # the GL context first: without EGL nothing gets written
     renderer = Renderer(width, height, K, with_depth=depth)
     try:
         root = _prepare_root(Path(out_dir), overwrite)
-        objects = make_objects(num_objects, seed)
-        _write_models(root, objects)
-        _write_json(root / 'camera.json', {
+        write_models(root, objects)
+        write_json(root / 'camera.json', {
             'cx': K[0, 2], 'cy': K[1, 2], 'depth_scale': DEPTH_SCALE,
             'fx': K[0, 0], 'fy': K[1, 1], 'height': height, 'width': width})
         if densefusion:
-            _write_densefusion_models(root / 'densefusion' / 'models',
-                                      objects)
+            write_densefusion_models(root / 'densefusion' / 'models',
+                                     objects)
         _render_all(renderer, root, objects, K, seed, train_frames,
                     test_frames, depth, densefusion, test_recording,
-                    progress)
+                    distance_range, backdrop, progress)
     finally:
         renderer.release()
+    # what the BOP toolkit's scripts score: every test frame's one object
+    write_json_rows(root / 'test_targets_bop19.json', [
+        {'im_id': i, 'inst_count': 1, 'obj_id': o.obj_id,
+         'scene_id': o.obj_id} for o in objects for i in range(test_frames)])
     dataset_info = {
-        'name': DATASET_NAME,
+        'name': DATASET_NAME if models_dir is None else REALMESH_NAME,
         'objects': {str(o.obj_id): o.name for o in objects},
         'kinds': {str(o.obj_id): o.kind for o in objects},
         'symmetric_obj_ids': [o.obj_id for o in objects if o.symmetric],
@@ -149,11 +191,15 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         'test_recording': test_recording,
         'width': width, 'height': height, 'depth': depth,
         'densefusion': densefusion, 'units': 'mm',
-        'depth_scale': DEPTH_SCALE}
-    _write_json(root / 'dataset_info.json', dataset_info, one_per_line=False)
+        'depth_scale': DEPTH_SCALE,
+        'models': 'procedural' if models_dir is None else str(models_dir),
+        'backgrounds': 'procedural' if backgrounds_dir is None
+        else str(backgrounds_dir),
+        'distance_range_mm': list(distance_range)}
+    write_json(root / 'dataset_info.json', dataset_info, one_per_line=False)
     if densefusion:  # names and symmetries for the DenseFusion loader too
-        _write_json(root / 'densefusion' / 'dataset_info.json', dataset_info,
-                    one_per_line=False)
+        write_json(root / 'densefusion' / 'dataset_info.json', dataset_info,
+                   one_per_line=False)
     return str(root)
 
 
@@ -162,12 +208,13 @@ def _render_all(renderer: Renderer, root: Path,
                 objects: List[SyntheticObject], K: np.ndarray, seed: int,
                 train_frames: int, test_frames: int, depth: bool,
                 densefusion: bool, test_recording: str,
-                progress: bool) -> None:
+                distance_range: Tuple[float, float],
+                backdrop: Optional[PhotoBackdrop], progress: bool) -> None:
     """Render and write every object's train and test sequences."""
     # cube faces of ~fx texels: a texel spans ~2 px at the view centre,
     # so the background is a little soft (out of focus)
     face = int(np.clip(2**np.round(np.log2(K[0, 0])), 128, 1024))
-    writer = _Writer()
+    writer = FileWriter()
     bar = tqdm(total=len(objects) * (train_frames + test_frames),
                disable=not progress, unit='frame', desc='synthetic LINEMOD',
                dynamic_ncols=True)
@@ -178,19 +225,23 @@ def _render_all(renderer: Renderer, root: Path,
             env_rng = np.random.default_rng(
                 np.random.SeedSequence([seed, 3, obj.obj_id]))
             renderer.set_environment(clutter_cubemap(env_rng, face))
-            df = _DenseFusionScene(root / 'densefusion' / 'data'
+            df = DenseFusionScene(root / 'densefusion' / 'data'
                                    / f'{obj.obj_id:02d}', depth) \
                 if densefusion else None
             if test_recording == 'same':
-                sequences = _one_recording(seed, obj.obj_id, sizes)
+                sequences = _one_recording(seed, obj.obj_id, sizes,
+                                           distance_range)
             else:
-                sequences = _new_recordings(seed, obj.obj_id, sizes)
+                sequences = _new_recordings(seed, obj.obj_id, sizes,
+                                            distance_range)
+            # each object's room is turned by its own angle
+            room = (360.0 * obj.obj_id * _GOLDEN) % 360.0
             for split, (path, light, env_rotation, noise_seeds) in \
                     sequences.items():
                 _render_sequence(renderer, writer, obj, K,
                                  root / split / f'{obj.obj_id:06d}', split,
                                  path, light, env_rotation, noise_seeds,
-                                 depth, df, bar)
+                                 depth, df, bar, backdrop, room)
             if df is not None:
                 df.finish()
         writer.flush()
@@ -204,11 +255,12 @@ def _render_all(renderer: Renderer, root: Path,
 _Sequence = Tuple[CameraPath, Lighting, np.ndarray, np.ndarray]
 
 
-def _one_recording(seed: int, obj_id: int,
-                   sizes: Dict[str, int]) -> Dict[str, _Sequence]:
+def _one_recording(seed: int, obj_id: int, sizes: Dict[str, int],
+                   distance_range: Tuple[float, float]
+                   ) -> Dict[str, _Sequence]:
     """Both splits as frames of one recording (LINEMOD's protocol)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 4, obj_id]))
-    path = recording_path(rng, RECORDING_FRAMES)
+    path = recording_path(rng, RECORDING_FRAMES, distance_range)
     light = recording_lighting(rng, RECORDING_FRAMES)
     frames = {'train': recording_frames(sizes['train'], MAX_TRAIN_STEP)}
     frames['test'] = held_out_frames(frames['train'], sizes['test'])
@@ -217,8 +269,9 @@ def _one_recording(seed: int, obj_id: int,
             for split, f in frames.items() if len(f)}
 
 
-def _new_recordings(seed: int, obj_id: int,
-                    sizes: Dict[str, int]) -> Dict[str, _Sequence]:
+def _new_recordings(seed: int, obj_id: int, sizes: Dict[str, int],
+                    distance_range: Tuple[float, float]
+                    ) -> Dict[str, _Sequence]:
     """Each split its own recording (its own path, light and sensor)."""
     out = {}
     for split_idx, split in enumerate(SPLITS):
@@ -230,7 +283,7 @@ def _new_recordings(seed: int, obj_id: int,
         # a training sequence is a video (the triplet sampler needs
         # neighbours); a test sequence only needs to cover the recording
         max_step = MAX_TRAIN_STEP if split == 'train' else None
-        path = camera_path(rng, num, max_step)
+        path = camera_path(rng, num, max_step, distance_range)
         light = lighting(rng, num, max_step)
         env_rotation = np.eye(3) if split == 'train' else random_rotation(rng)
         out[split] = (path, light, env_rotation,
@@ -238,13 +291,15 @@ def _new_recordings(seed: int, obj_id: int,
     return out
 
 
-def _render_sequence(renderer: Renderer, writer: '_Writer',
+def _render_sequence(renderer: Renderer, writer: 'FileWriter',
                      obj: SyntheticObject, K: np.ndarray, scene_dir: Path,
                      split: str, path: CameraPath, light: Lighting,
                      env_rotation: np.ndarray, noise_seeds: np.ndarray,
-                     depth: bool, df: Optional['_DenseFusionScene'],
-                     bar: tqdm) -> None:
-    """Render and write one object's sequence of one split."""
+                     depth: bool, df: Optional['DenseFusionScene'],
+                     bar: tqdm, backdrop: Optional[PhotoBackdrop] = None,
+                     room: float = 0.0) -> None:
+    """Render and write one object's sequence of one split (over the
+    ``backdrop``'s photographs, turned by ``room`` degrees, if given)."""
     num = len(path)
     dirs = ['rgb', 'mask', 'mask_visib'] + (['depth'] if depth else [])
     for d in dirs:
@@ -261,6 +316,9 @@ def _render_sequence(renderer: Renderer, writer: '_Writer',
             background_gain=light.background_gain[i],
             noise_std=light.noise_std, seed=int(noise_seeds[i]),
             environment_rotation=env_rotation)
+        if backdrop is not None:
+            rgb = composite(rgb, mask, backdrop.background(
+                path.azimuth[i], path.elevation[i], room), light.gain[i])
         info = _gt_info(renderer, obj, R, t, K, mask, w, h)
         gt = {'cam_R_m2c': [float(x) for x in R.ravel()],
               'cam_t_m2c': [float(x) for x in t],
@@ -268,14 +326,14 @@ def _render_sequence(renderer: Renderer, writer: '_Writer',
         scene_gt[str(i)] = [gt]
         scene_camera[str(i)] = {'cam_K': cam_K, 'depth_scale': DEPTH_SCALE}
         scene_info[str(i)] = [info]
-        depth_mm = _depth_uint16(z) if depth else None
-        writer.submit(_write_bop_frame, scene_dir, i, rgb, mask, depth_mm)
+        depth_mm = depth_uint16(z) if depth else None
+        writer.submit(write_bop_frame, scene_dir, i, rgb, mask, depth_mm)
         if df is not None:  # after the BOP frame (one worker, in order)
             df.add(writer, split, scene_dir, i, mask, gt, info, cam_K)
         bar.update(1)
-    _write_json(scene_dir / 'scene_gt.json', scene_gt)
-    _write_json(scene_dir / 'scene_camera.json', scene_camera)
-    _write_json(scene_dir / 'scene_gt_info.json', scene_info)
+    write_json(scene_dir / 'scene_gt.json', scene_gt)
+    write_json(scene_dir / 'scene_camera.json', scene_camera)
+    write_json(scene_dir / 'scene_gt_info.json', scene_info)
 
 
 def _gt_info(renderer: Renderer, obj: SyntheticObject, R: np.ndarray,
@@ -303,127 +361,11 @@ def _gt_info(renderer: Renderer, obj: SyntheticObject, R: np.ndarray,
 
 
 def _bbox(mask: np.ndarray) -> List[int]:
-    """BOP box ``[x, y, x_max - x, y_max - y]`` of a mask, -1s if empty."""
-    cols = np.flatnonzero(mask.any(0))
-    rows = np.flatnonzero(mask.any(1))
-    if len(cols) == 0:
+    """BOP box of a mask as whole pixels (:func:`mask_box`), -1s if empty.
+    """
+    if not mask.any():
         return [-1, -1, -1, -1]
-    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0]),
-            int(rows[-1] - rows[0])]
-
-
-def _depth_uint16(z: np.ndarray) -> np.ndarray:
-    """Camera z (mm, 0 = none) as LINEMOD's uint16 depth image."""
-    return np.clip(np.round(z / DEPTH_SCALE), 0, 65535).astype(np.uint16)
-
-
-def _write_bop_frame(scene_dir: Path, i: int, rgb: np.ndarray,
-                     mask: np.ndarray, depth_mm: Optional[np.ndarray]
-                     ) -> None:
-    """Encode and write one BOP frame (mask and mask_visib are equal: no
-    occluders)."""
-    name = f'{i:06d}'
-    (scene_dir / 'rgb' / f'{name}.png').write_bytes(encode_png(rgb))
-    mask_png = encode_png(mask.astype(np.uint8) * 255)
-    (scene_dir / 'mask' / f'{name}_000000.png').write_bytes(mask_png)
-    (scene_dir / 'mask_visib' / f'{name}_000000.png').write_bytes(mask_png)
-    if depth_mm is not None:
-        (scene_dir / 'depth' / f'{name}.png').write_bytes(
-            encode_png(depth_mm))
-
-
-# ------------------------------------------------------------ DenseFusion
-class _DenseFusionScene:
-    """One ``data/<NN>`` folder: train frames first, then test frames."""
-
-    def __init__(self, folder: Path, depth: bool) -> None:
-        self.folder = folder
-        self.depth = depth
-        for d in ['rgb', 'mask'] + (['depth'] if depth else []):
-            (folder / d).mkdir(parents=True, exist_ok=True)
-        self.gt: Dict[int, list] = {}
-        self.info: Dict[int, dict] = {}
-        self.ids: Dict[str, List[int]] = {s: [] for s in SPLITS}
-
-    def add(self, writer: '_Writer', split: str, bop_scene: Path,
-            bop_id: int, mask: np.ndarray, gt: dict, info: dict,
-            cam_K: List[float]) -> None:
-        """Queue one frame (same pose values as the BOP files).
-
-        The RGB and depth images are the BOP frame's files, hard-linked
-        where the file system allows (copied otherwise).
-        """
-        idx = len(self.gt)
-        self.ids[split].append(idx)
-        self.gt[idx] = [{'cam_R_m2c': gt['cam_R_m2c'],
-                         'cam_t_m2c': gt['cam_t_m2c'],
-                         'obj_bb': info['bbox_visib'],
-                         'obj_id': gt['obj_id']}]
-        self.info[idx] = {'cam_K': cam_K, 'depth_scale': DEPTH_SCALE}
-        writer.submit(self._write_frame, idx, bop_scene, bop_id, mask)
-
-    def _write_frame(self, idx: int, bop_scene: Path, bop_id: int,
-                     mask: np.ndarray) -> None:
-        name = f'{idx:04d}.png'
-        dirs = ['rgb'] + (['depth'] if self.depth else [])
-        for d in dirs:
-            _link_or_copy(bop_scene / d / f'{bop_id:06d}.png',
-                          self.folder / d / name)
-        # DenseFusion's masks are 3-channel, 255 on the object
-        mask3 = np.repeat(mask.astype(np.uint8)[..., None] * 255, 3, axis=2)
-        (self.folder / 'mask' / name).write_bytes(encode_png(mask3))
-
-    def finish(self) -> None:
-        """Write gt.yml, info.yml, train.txt and test.txt."""
-        _write_yaml(self.folder / 'gt.yml', self.gt)
-        _write_yaml(self.folder / 'info.yml', self.info)
-        for split in SPLITS:
-            lines = ''.join(f'{i:04d}\n' for i in self.ids[split])
-            (self.folder / f'{split}.txt').write_text(lines)
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` to ``dst``, or copy it across file systems."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-def _write_densefusion_models(folder: Path,
-                              objects: List[SyntheticObject]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    infos = {}
-    for obj in objects:
-        _write_ply(folder / f'obj_{obj.obj_id:02d}.ply', obj)
-        info = obj.models_info()
-        infos[obj.obj_id] = {k: info[k] for k in (
-            'diameter', 'min_x', 'min_y', 'min_z', 'size_x', 'size_y',
-            'size_z')}
-    _write_yaml(folder / 'models_info.yml', infos)
-
-
-# ------------------------------------------------------------ models
-def _write_models(root: Path, objects: List[SyntheticObject]) -> None:
-    folder = root / 'models'
-    folder.mkdir(parents=True, exist_ok=True)
-    for obj in objects:
-        _write_ply(folder / f'obj_{obj.obj_id:06d}.ply', obj)
-    _write_json(folder / 'models_info.json',
-                {str(o.obj_id): o.models_info() for o in objects})
-
-
-def _write_ply(path: Path, obj: SyntheticObject) -> None:
-    """Binary PLY (mm) with vertex normals and colours, via trimesh."""
-    m = obj.mesh
-    colors = np.concatenate([m.colors, np.full((len(m.colors), 1), 255,
-                                               np.uint8)], 1)
-    mesh = trimesh.Trimesh(vertices=m.vertices, faces=m.faces,
-                           vertex_normals=m.normals, vertex_colors=colors,
-                           process=False)
-    data = trimesh.exchange.ply.export_ply(mesh, encoding='binary',
-                                           vertex_normal=True)
-    path.write_bytes(data)
+    return [int(v) for v in mask_box(mask)]
 
 
 # ------------------------------------------------------------ helpers
@@ -479,48 +421,3 @@ def _prepare_root(root: Path, overwrite: bool) -> Path:
     return root
 
 
-def _write_json(path: Path, content: dict, one_per_line: bool = True) -> None:
-    """JSON with one top-level entry per line (like the BOP toolkit)."""
-    if not one_per_line:
-        path.write_text(json.dumps(content, indent=2) + '\n')
-        return
-    items = [f'  {json.dumps(str(k))}: {json.dumps(v)}'
-             for k, v in content.items()]
-    path.write_text('{\n' + ',\n'.join(items) + '\n}\n')
-
-
-class _PlainDumper(yaml.SafeDumper):
-    """Writes shared lists out in full (no ``&id``/``*id`` aliases)."""
-
-    def ignore_aliases(self, data: object) -> bool:
-        return True
-
-
-def _write_yaml(path: Path, content: dict) -> None:
-    """YAML with flow-style number lists (like DenseFusion's files)."""
-    path.write_text(yaml.dump(content, Dumper=_PlainDumper,
-                              default_flow_style=None, sort_keys=False,
-                              width=1000))
-
-
-class _Writer:
-    """Encodes and writes files on one worker thread (zlib frees the GIL),
-    so PNG compression overlaps with rendering; errors surface on
-    ``flush``/``submit``."""
-
-    def __init__(self, max_pending: int = 8) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: Deque[Future] = deque()
-        self._max = max_pending
-
-    def submit(self, fn: Callable, *args: object) -> None:
-        self._pending.append(self._pool.submit(fn, *args))
-        while len(self._pending) > self._max:
-            self._pending.popleft().result()
-
-    def flush(self) -> None:
-        while self._pending:
-            self._pending.popleft().result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)

@@ -19,7 +19,7 @@ and 0.64-0.71 m, with test viewing directions a median 27 deg from the
 nearest training one.)
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -34,6 +34,9 @@ MAX_TRAIN_STEP = 4.5
 AZIMUTH_RATE = 0.9  # mean turn per frame: ~3 circles in 1,200 frames
 ELEVATION_RANGE = (8.0, 82.0)
 DISTANCE_RANGE = (400.0, 1500.0)
+#: LINEMOD's own camera distances, for its ~100 mm objects (the real LM-O
+#: sample's depths span 570-1440 mm).
+LINEMOD_DISTANCE_RANGE = (600.0, 1300.0)
 ELEVATION_SWEEPS = 2.6  # bottom-to-top passes per recording
 DISTANCE_SWEEPS = 3.7
 ROLL_STD = 15.0
@@ -173,13 +176,16 @@ def _axis_rotation(axis: int, angle: float) -> np.ndarray:
     return m
 
 
-def recording_path(rng: np.random.Generator, num_frames: int) -> CameraPath:
+def recording_path(rng: np.random.Generator, num_frames: int,
+                   distance_range: Tuple[float, float] = DISTANCE_RANGE
+                   ) -> CameraPath:
     """Every frame of a smooth, hand-held-like recording over the upper
     hemisphere.
 
     Azimuth drifts (with wobble), elevation, distance and roll wander
     smoothly, and a pan/tilt jitter moves the object around the image so it
-    is now and then cut by the border.
+    is now and then cut by the border. ``distance_range`` (mm) is the range
+    the camera-to-object distance sweeps.
     """
     n = int(num_frames)
     if n < 1:
@@ -194,7 +200,7 @@ def recording_path(rng: np.random.Generator, num_frames: int) -> CameraPath:
     elevation = _reflect(
         _sweep(rng, n, lo, hi, ELEVATION_SWEEPS)
         + smooth_noise(rng, n, 6.0, 30.0), lo, hi)
-    d_lo, d_hi = DISTANCE_RANGE
+    d_lo, d_hi = distance_range
     distance = np.exp(_reflect(
         _sweep(rng, n, np.log(d_lo), np.log(d_hi), DISTANCE_SWEEPS)
         + smooth_noise(rng, n, 0.08, 30.0), np.log(d_lo), np.log(d_hi)))
@@ -219,11 +225,14 @@ def recording_path(rng: np.random.Generator, num_frames: int) -> CameraPath:
 
 
 def camera_path(rng: np.random.Generator, num_frames: int,
-                max_step: Optional[float] = MAX_TRAIN_STEP) -> CameraPath:
+                max_step: Optional[float] = MAX_TRAIN_STEP,
+                distance_range: Tuple[float, float] = DISTANCE_RANGE
+                ) -> CameraPath:
     """A ``num_frames`` sequence of a recording (:func:`recording_path`)
     subsampled by :func:`recording_frames` with ``max_step``."""
     keep = recording_frames(num_frames, max_step)
-    return recording_path(rng, int(keep[-1]) + 1).take(keep)
+    return recording_path(rng, int(keep[-1]) + 1,
+                          distance_range).take(keep)
 
 
 @dataclass
