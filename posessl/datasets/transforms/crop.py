@@ -258,22 +258,20 @@ class MaskCenteredCrop(BaseTransform):
             raise DataError(f"{results.get('img_path')}: empty box {box}")
         return box
 
-    def _window(self, results: dict) -> Tuple[float, float, float, float]:
-        """Crop centre and per-axis zoom ``(cx, cy, zoom_x, zoom_y)``."""
+    def window(self, box: Sequence[float], jitter: bool = True
+               ) -> Tuple[float, float, float, float]:
+        """Crop centre and per-axis zoom ``(cx, cy, zoom_x, zoom_y)`` of a
+        box (any mode but ``'full'``), with the training jitter drawn from
+        NumPy's global generator unless ``jitter=False``."""
         out = self.out_size
-        if self.mode == 'full':
-            h, w = results['img'].shape[:2]
-            zoom = out / max(h, w)
-            return (w - 1) / 2.0, (h - 1) / 2.0, zoom, zoom
-        box = self._box(results)
         cx, cy = box_center(box)
         # A one-pixel object still gets a window one pixel wide.
         bw, bh = max(box[2], 1.0), max(box[3], 1.0)
         s = 1.0
-        if self.center_jitter > 0:
+        if jitter and self.center_jitter > 0:
             cx += np.random.uniform(-1, 1) * self.center_jitter * bw
             cy += np.random.uniform(-1, 1) * self.center_jitter * bh
-        if self.scale_jitter > 0:
+        if jitter and self.scale_jitter > 0:
             s = 1.0 + np.random.uniform(-1, 1) * self.scale_jitter
         if self.mode == 'center':
             zoom = out / (self.crop_size * s)
@@ -283,18 +281,23 @@ class MaskCenteredCrop(BaseTransform):
             return cx, cy, zoom, zoom
         return cx, cy, out / (bw * s), out / (bh * s)
 
-    def transform(self, results: dict) -> dict:
-        """Crop ``results['img']`` (and ``mask``) and record the camera."""
+    def _window(self, results: dict) -> Tuple[float, float, float, float]:
+        """Crop centre and per-axis zoom ``(cx, cy, zoom_x, zoom_y)``."""
+        if self.mode == 'full':
+            h, w = results['img'].shape[:2]
+            zoom = self.out_size / max(h, w)
+            return (w - 1) / 2.0, (h - 1) / 2.0, zoom, zoom
+        return self.window(self._box(results))
+
+    def record_window(self, results: dict, cx: float, cy: float, zx: float,
+                      zy: float) -> Tuple[float, float]:
+        """Set the crop's geometry in ``results`` (``img_shape``,
+        ``crop_center``, ``zoom``, ``crop_size``, ``crop_K``, ``zoom_xy``
+        in ``'resize'`` mode) and return the window's origin ``(x0, y0)``
+        in source pixels."""
         out = self.out_size
-        cx, cy, zx, zy = self._window(results)
         x0 = cx - (out - 1) / (2.0 * zx)
         y0 = cy - (out - 1) / (2.0 * zy)
-        results['img'] = warp_crop(results['img'], x0, y0, zx, zy, out)
-        if results.get('mask') is not None:
-            results['mask_area'] = float(np.count_nonzero(results['mask']))
-            mask = warp_crop(results['mask'].astype(np.uint8), x0, y0, zx,
-                             zy, out, cv2.INTER_NEAREST)
-            results['mask'] = mask.astype(bool)
         zoom = math.sqrt(zx * zy)
         results['img_shape'] = (out, out)
         results['crop_center'] = (float(cx), float(cy))
@@ -303,6 +306,19 @@ class MaskCenteredCrop(BaseTransform):
         results['crop_K'] = crop_matrix(results['cam_K'], x0, y0, zx, zy)
         if self.mode == 'resize':
             results['zoom_xy'] = (float(zx), float(zy))
+        return x0, y0
+
+    def transform(self, results: dict) -> dict:
+        """Crop ``results['img']`` (and ``mask``) and record the camera."""
+        out = self.out_size
+        cx, cy, zx, zy = self._window(results)
+        x0, y0 = self.record_window(results, cx, cy, zx, zy)
+        results['img'] = warp_crop(results['img'], x0, y0, zx, zy, out)
+        if results.get('mask') is not None:
+            results['mask_area'] = float(np.count_nonzero(results['mask']))
+            mask = warp_crop(results['mask'].astype(np.uint8), x0, y0, zx,
+                             zy, out, cv2.INTER_NEAREST)
+            results['mask'] = mask.astype(bool)
         return results
 
     def __repr__(self) -> str:
