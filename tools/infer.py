@@ -5,6 +5,7 @@
          --im-id I)
         (--cam-k FX 0 CX 0 FY CY 0 0 1 | --camera CAMERA_JSON [--im-id I])
         [--out overlay.png] [--device cpu|cuda] [--cfg-options k=v ...]
+        [--debug]
 
 Runs :class:`posessl.apis.PoseInferencer` (the config's test pipeline and
 ``test_step``, so the pose is the one ``tools/test.py`` gives the frame) and
@@ -14,15 +15,14 @@ reads a BOP ``camera.json`` (fx, fy, cx, cy) or a ``scene_camera.json``
 pose drawn in red.
 """
 import argparse
-import sys
 from typing import List, Optional
 
 import numpy as np
 from mmengine.config import DictAction
 
 from posessl.apis import InferenceError, PoseInferencer, PosePrediction
-from posessl.datasets.io import DataError, read_json
-from posessl.engine.checkpoint_safety import CheckpointError
+from posessl.datasets.io import read_json
+from posessl.engine.cli import add_debug_argument, run_tool
 from posessl.visualization import save_png
 
 
@@ -55,6 +55,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='cpu or cuda (default: cuda when available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -108,11 +109,7 @@ def infer(args: argparse.Namespace) -> PosePrediction:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    try:
-        pred = infer(args)
-    except (InferenceError, CheckpointError, DataError,
-            FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    pred = run_tool(lambda: infer(args), debug=args.debug)
     print(report(pred))
     if args.out is not None:
         print(f'overlay written to {args.out}')

@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from torch.utils.data import DataLoader, Subset
 
-from posessl.engine import checkpoint_safety
+from posessl.engine import enable_checkpoint_safety
 from posessl.registry import DATASETS, MODELS
 
 __all__ = [
@@ -30,12 +30,6 @@ def _plain(cfg: Any) -> Any:
     return copy.deepcopy(cfg)
 
 
-def _enable_checkpoint_safety() -> None:
-    """posessl's allow-list for ``weights_only=True`` loads (idempotent)."""
-    enable = getattr(checkpoint_safety, 'enable_checkpoint_safety', None)
-    (enable or checkpoint_safety.install)()
-
-
 def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
     """Load ``checkpoint``'s state dict into ``model``; return its ``meta``.
 
@@ -46,7 +40,7 @@ def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
     Raises:
         CheckpointError: the file is missing, unreadable or unsafe.
     """
-    _enable_checkpoint_safety()
+    enable_checkpoint_safety()
     loaded = load_checkpoint(model, checkpoint, map_location='cpu')
     meta = loaded.get('meta') if isinstance(loaded, dict) else None
     return meta if isinstance(meta, dict) else {}
