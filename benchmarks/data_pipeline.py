@@ -10,7 +10,12 @@ Prints, measured in one run on the same frames:
   2 workers;
 * a naive baseline, single process: PIL load of the full image and a
   torchvision ``resized_crop`` of the same square window, and each
-  dataloader figure as a ratio to it.
+  dataloader figure as a ratio to it;
+* crops per second per core (one process, the dataset indexed directly) of
+  the training pipeline (LoadImageAndMask -> jittered MaskCenteredCrop ->
+  MaskBackground -> PackPoseInputs) from the PNG files and from
+  ``FrameCacheDataset``'s memory-mapped crops, with their ratio and the
+  cache's build time (``--cache-only`` prints only these).
 
 Each figure is the best epoch of ``--epochs`` (after a warm-up epoch), since
 the machine may be shared.
@@ -19,13 +24,14 @@ Example::
 
     python benchmarks/data_pipeline.py                # about a minute here
     python benchmarks/data_pipeline.py --frames 300 --objects 3 --epochs 3
+    python benchmarks/data_pipeline.py --cache-only --frames 100
 """
 import argparse
 import os
 import sys
 import tempfile
 import time
-from typing import List
+from typing import List, Tuple
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +52,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--aug', action='store_true',
                         help='add PhotometricAug and crop jitter (the '
                         'baseline has neither)')
+    parser.add_argument('--cache-only', action='store_true',
+                        help='measure only PNG against the frame cache')
     parser.add_argument('--root', type=str, default=None,
                         help='reuse an existing synthetic set (skips the '
                         'generator timing)')
@@ -136,6 +144,42 @@ def baseline_rate(root: str, args: argparse.Namespace) -> float:
     return max(rates[1:])
 
 
+def cache_rates(root: str, args: argparse.Namespace,
+                cache_dir: str) -> Tuple[float, float, float]:
+    """Crops/s in one process from PNG and from the frame cache (same
+    training pipeline, same frames), and the cache's build time (s)."""
+    from mmengine.registry import init_default_scope
+
+    from posessl.registry import DATASETS
+    init_default_scope('posessl')
+    pipeline = [
+        dict(type='LoadImageAndMask'),
+        dict(type='MaskCenteredCrop', out_size=args.out_size, mode='zoom',
+             scale=1.4, center_jitter=0.05, scale_jitter=0.1),
+        dict(type='MaskBackground'),
+        dict(type='PackPoseInputs'),
+    ]
+    dataset = dict(type='LinemodBOPDataset', data_root=root, split='train',
+                   pipeline=pipeline)
+    png = DATASETS.build(dataset)
+    start = time.perf_counter()
+    cached = DATASETS.build(dict(type='FrameCacheDataset', dataset=dataset,
+                                 cache_dir=cache_dir))
+    build = time.perf_counter() - start
+
+    def rate(ds) -> float:
+        best = 0.0
+        for epoch in range(args.epochs + 1):  # the first warms the caches
+            start = time.perf_counter()
+            for i in range(len(ds)):
+                assert ds[i]['inputs'].shape[-1] == args.out_size
+            if epoch:
+                best = max(best, len(ds) / (time.perf_counter() - start))
+        return best
+
+    return rate(png), rate(cached), build
+
+
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, os.path.dirname(os.path.dirname(
@@ -158,6 +202,14 @@ def main() -> None:
     else:
         root = args.root
     try:
+        with tempfile.TemporaryDirectory(prefix='posessl_cache_') as cache:
+            png, from_cache, build = cache_rates(root, args, cache)
+        print(f'per core (1 process, jittered zoom crop + MaskBackground + '
+              f'pack): from PNG {png:.1f} crops/s, from the frame cache '
+              f'{from_cache:.1f} crops/s = {from_cache / png:.2f} x PNG '
+              f'(cache built in {build:.1f} s)')
+        if args.cache_only:
+            return
         base = baseline_rate(root, args)
         print(f'baseline (PIL load + torchvision resized_crop of the box, '
               f'1 process): {base:.1f} crops/s')
