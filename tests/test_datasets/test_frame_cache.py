@@ -192,3 +192,20 @@ def test_clear_errors(bop_root, tmp_path):
     with pytest.raises(DataError, match='000003.png: frame was unreadable'):
         ds.cached_crop(3)
     assert ds.prepare_data(3) is None  # training skips it
+
+
+def test_runner_dataloader_with_a_worker(bop_root, tmp_path):
+    """The Runner builds the cache in the main process (full_init) and a
+    loader process reads it through its own memory map."""
+    from mmengine.runner import Runner
+    tail = (dict(type='PackPoseInputs'), )
+    cfg = dict(batch_size=8, num_workers=1, persistent_workers=False,
+               sampler=dict(type='DefaultSampler', shuffle=False),
+               dataset=dict(type='FrameCacheDataset', lazy_init=True,
+                            cache_dir=str(tmp_path / 'cache'),
+                            dataset=pose_dataset(bop_root, tail=tail)))
+    loader = Runner.build_dataloader(cfg, seed=0)
+    assert os.listdir(tmp_path / 'cache')  # built before the worker ran
+    batch = next(iter(loader))
+    assert len(batch['inputs']) == 8
+    assert [s.im_id for s in batch['data_samples']] == list(range(8))
