@@ -342,7 +342,8 @@ def run_tool(body: Callable[[], T], debug: bool = False) -> T:
         foreign_refetch = str(err).startswith('Cannot find valid image')
         if debug or not (is_user_error(err) or foreign_refetch):
             raise
-        print(f'error: {_message(err)}', file=sys.stderr)
+        line = f'error: {_message(err)}'
         if isinstance(err, TrainingStopped) and 'Ctrl-C' in str(err):
+            print(line, file=sys.stderr)
             sys.exit(130)
-        sys.exit(1)
+        sys.exit(line)  # printed to stderr, status 1
