@@ -2,22 +2,28 @@
 
 For each label fraction and seed, the same pose model and schedule is trained
 from (a) the self-supervised checkpoint, fine-tuned and frozen (linear probe),
-(b) scratch, (c) an ImageNet checkpoint when a local file is given; plus a
+(b) scratch, (c) an ImageNet checkpoint when a local file is given, and the
+variants that add one technique each (see ``DATASETS``); plus a
 training-free baseline: the pose of the nearest labelled frame in the
 pretrained embedding space, transferred to the query crop (computed once
 per fraction: it has no seed). Every model is scored once on the test
-split with ADD(-S).
+split with ADD(-S), and on its own labelled training frames (the fit), so
+underfitting and overfitting can be told apart.
 
-    python benchmarks/label_efficiency.py [--fractions 0.02 0.05 0.1 1.0]
-        [--seeds 0 1 2] [--iters 600] [--ssl-checkpoint CKPT]
+    python benchmarks/label_efficiency.py [--dataset realmesh|procedural]
+        [--fractions 0.02 0.1 1.0] [--seeds 0 1 2] [--iters N]
+        [--methods ...] [--ssl-checkpoint CKPT]
         [--imagenet-checkpoint resnet18.pth] [--work-dir DIR]
 
-Each finished run keeps its row (``<method>_<N>pct_seed<S>/result.json``)
-and is reused, so an interrupted benchmark resumes where it stopped, and
-calls with different ``--fractions`` / ``--seeds`` add up. After every run
-it rewrites ``results.csv`` and ``label_efficiency.png`` in the work dir
-from all finished runs, and at the end prints their table (with the number
-of seeds and each method's mean training wall time).
+``realmesh`` (the default) is the real LINEMOD ape and duck rendered over
+real LINEMOD-Occluded photographs (generated from ``--lmo-sample`` when
+missing); ``procedural`` is the synthetic default. Each finished run keeps
+its row (``<method>_<N>pct_seed<S>/result.json``) and is reused, so an
+interrupted benchmark resumes where it stopped, and calls with different
+``--fractions`` / ``--seeds`` add up. After every run it rewrites
+``results.csv`` and ``label_efficiency.png`` in the work dir from all
+finished runs, and at the end prints their table (with the number of seeds
+and each method's mean training wall time).
 """
 import argparse
 import csv
@@ -40,26 +46,66 @@ from posessl.engine.runner_setup import (
 )
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-POSE_CONFIGS = {
-    'ssl-ft': 'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
-    'ssl-frozen':
-    'configs/pose/pose_r18-ssl-frozen_1xb32-600it_synthetic-10pct.py',
-    'scratch': 'configs/pose/pose_r18-scratch_1xb32-600it_synthetic-10pct.py',
-    'imagenet-ft':
-    'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+#: Per data set: where it lives, how it is generated (arguments of
+#: tools/make_synthetic_linemod.py after the folder; ``{lmo}`` is the
+#: shared LINEMOD-Occluded sample), the pretraining config and one pose
+#: config per method (the label fraction is set on the command line).
+DATASETS = {
+    'realmesh': dict(
+        data_root='data/realmesh_lmo',
+        generate=['--models-dir', '{lmo}/models', '--backgrounds-dir',
+                  '{lmo}/test/000002/rgb'],
+        ssl_config='configs/ssl/ssl_r18_1xb32-5e_realmesh.py',
+        pose_configs={
+            'ssl-ft':
+            'configs/pose/pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py',
+            'ssl-frozen':
+            'configs/pose/pose_r18-ssl-frozen_1xb32-600it_realmesh-10pct.py',
+            'scratch':
+            'configs/pose/pose_r18-scratch_1xb32-600it_realmesh-10pct.py',
+            'imagenet-ft':
+            'configs/pose/pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py',
+        }),
+    'procedural': dict(
+        data_root='data/synthetic_linemod',
+        generate=[],
+        ssl_config='configs/ssl/ssl_r18_1xb32-5e_synthetic.py',
+        pose_configs={
+            'ssl-ft':
+            'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+            'ssl-frozen':
+            'configs/pose/pose_r18-ssl-frozen_1xb32-600it_synthetic-10pct.py',
+            'scratch':
+            'configs/pose/pose_r18-scratch_1xb32-600it_synthetic-10pct.py',
+            'imagenet-ft':
+            'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+        }),
 }
-SSL_CONFIG = 'configs/ssl/ssl_r18_1xb32-5e_synthetic.py'
 METRIC = 'add/ADD(-S)_0.1d'
 FIELDS = [
     'method', 'label_fraction', 'seed', 'labelled_frames', 'ADD(-S)_0.1d',
-    'ADD(-S)_AUC', 'rot_err_median_deg', 'trans_err_median_mm', 'train_s'
+    'ADD(-S)_AUC', 'rot_err_median_deg', 'trans_err_median_mm',
+    'fit_ADD(-S)_0.1d', 'fit_rot_err_median_deg', 'train_s'
 ]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data-root', default='data/synthetic_linemod')
-    parser.add_argument('--work-dir', default='work_dirs/label_efficiency')
+    parser.add_argument('--dataset', choices=list(DATASETS),
+                        default='realmesh',
+                        help='realmesh (default): real LINEMOD models over '
+                        'real photographs; procedural: the synthetic '
+                        'default')
+    parser.add_argument('--data-root', default=None,
+                        help='the data set folder (default: '
+                        'DATASETS[dataset].data_root; generated if missing)')
+    parser.add_argument('--lmo-sample',
+                        default=osp.join('..', 'shared', 'data',
+                                         'lmo_sample'),
+                        help='the LINEMOD-Occluded sample the realmesh set '
+                        'is generated from')
+    parser.add_argument('--work-dir', default=None,
+                        help='default: work_dirs/label_efficiency_<dataset>')
     parser.add_argument(
         '--fractions', type=float, nargs='+', default=[0.02, 0.05, 0.1, 1.0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
@@ -72,18 +118,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--methods',
         nargs='+',
         default=['ssl-ft', 'ssl-frozen', 'scratch', 'nearest-neighbour'],
-        choices=list(POSE_CONFIGS) + ['nearest-neighbour'])
+        choices=list(DATASETS['realmesh']['pose_configs'])
+        + ['nearest-neighbour'])
     parser.add_argument(
         '--ssl-checkpoint',
         default=None,
-        help='self-supervised checkpoint (default: train one with '
-        f'{SSL_CONFIG} into the work dir)')
+        help='self-supervised checkpoint (default: train one with the '
+        "data set's pretraining config into the work dir)")
     parser.add_argument(
         '--imagenet-checkpoint',
         default=None,
         help='a local torchvision ResNet18 state dict; adds imagenet-ft')
     parser.add_argument('--num-workers', type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    setup = DATASETS[args.dataset]
+    args.data_root = args.data_root or setup['data_root']
+    args.work_dir = args.work_dir or f'work_dirs/label_efficiency_' \
+        f'{args.dataset}'
+    args.pose_configs = setup['pose_configs']
+    args.ssl_config = setup['ssl_config']
+    return args
 
 
 def run(cmd: List[str]) -> float:
@@ -114,7 +168,7 @@ def train_and_test(method: str, fraction: float, seed: int,
     """One pose run."""
     done = result_file(method, fraction, seed, args)
     run_dir = osp.relpath(osp.dirname(done), REPO)
-    config = POSE_CONFIGS[method]
+    config = args.pose_configs[method]
     data = [
         f'train_dataloader.dataset.data_root={args.data_root}',
         f'test_dataloader.dataset.data_root={args.data_root}',
@@ -146,12 +200,26 @@ def train_and_test(method: str, fraction: float, seed: int,
     metrics = last_logged_metrics(osp.join(REPO, test_dir))
     if not metrics:
         sys.exit(f'error: no test metrics under {test_dir}')
+    # the fit: the same scoring on the labelled training frames
+    fit_dir = osp.join(run_dir, 'fit')
+    run(['tools/test.py', config, ckpt, '--work-dir', fit_dir,
+         '--cfg-options'] + data + [
+             'test_dataloader.dataset.split=train',
+             f'test_dataloader.dataset.label_fraction={fraction}',
+             'test_dataloader.dataset.labelled_only=True'])
+    fit = last_logged_metrics(osp.join(REPO, fit_dir))
+    if not fit:
+        sys.exit(f'error: no fit metrics under {fit_dir}')
     return row(method, fraction, seed, labelled_frames(args, fraction),
-               metrics, train_s)
+               metrics, train_s, fit)
 
 
 def row(method: str, fraction: float, seed: int, n_labelled: int,
-        metrics: Dict[str, float], train_s: float) -> dict:
+        metrics: Dict[str, float], train_s: float,
+        fit: Optional[Dict[str, float]] = None) -> dict:
+    """One result row; ``fit`` holds the metrics on the labelled training
+    frames (none for the training-free baseline)."""
+    fit = fit or {}
     return {
         'method': method,
         'label_fraction': fraction,
@@ -161,13 +229,16 @@ def row(method: str, fraction: float, seed: int, n_labelled: int,
         'ADD(-S)_AUC': metrics['add/ADD(-S)_AUC'],
         'rot_err_median_deg': metrics['add/rot_err_median_deg'],
         'trans_err_median_mm': metrics['add/trans_err_median_mm'],
+        'fit_ADD(-S)_0.1d': fit.get(METRIC, float('nan')),
+        'fit_rot_err_median_deg': fit.get('add/rot_err_median_deg',
+                                          float('nan')),
         'train_s': round(train_s, 1),
     }
 
 
 def _dataset(args: argparse.Namespace, split: str, **kwargs):
     from posessl.registry import DATASETS
-    cfg = Config.fromfile(osp.join(REPO, POSE_CONFIGS['scratch']))
+    cfg = Config.fromfile(osp.join(REPO, args.pose_configs['scratch']))
     dataset = dict(cfg.test_dataloader.dataset)
     dataset.update(
         data_root=osp.join(REPO, args.data_root), split=split, **kwargs)
@@ -195,7 +266,7 @@ def nearest_neighbour(fraction: float, seed: int, args: argparse.Namespace,
     from posessl.evaluation.retrieval import nearest_neighbour_indices
     start = time.time()
     model = build_inference_model(
-        Config.fromfile(osp.join(REPO, SSL_CONFIG)), ssl_ckpt)
+        Config.fromfile(osp.join(REPO, args.ssl_config)), ssl_ckpt)
     labelled = _dataset(
         args,
         'train',
@@ -243,17 +314,28 @@ def nearest_neighbour(fraction: float, seed: int, args: argparse.Namespace,
                time.time() - start)
 
 
+def ensure_data(args: argparse.Namespace) -> None:
+    """Generate the data set where its folder has none (deterministic)."""
+    if osp.isfile(osp.join(REPO, args.data_root, 'dataset_info.json')):
+        return
+    extra = [a.format(lmo=args.lmo_sample)
+             for a in DATASETS[args.dataset]['generate']]
+    print(f'generating the {args.dataset} set into {args.data_root} ...')
+    run(['tools/make_synthetic_linemod.py', args.data_root] + extra)
+
+
 def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
     if args.ssl_checkpoint:
         return args.ssl_checkpoint
-    cfg = Config.fromfile(osp.join(REPO, SSL_CONFIG))
+    cfg = Config.fromfile(osp.join(REPO, args.ssl_config))
     ssl_dir = osp.join(args.work_dir, 'ssl')
     ckpt = osp.join(ssl_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
     if not osp.isfile(osp.join(REPO, ckpt)):
         print(f'training the self-supervised model into {ssl_dir} ...')
         resume = ['--resume'] if osp.isfile(
             osp.join(REPO, ssl_dir, 'last_checkpoint')) else []
-        run(['tools/train.py', SSL_CONFIG, '--work-dir', ssl_dir] + resume +
+        run(['tools/train.py', args.ssl_config, '--work-dir', ssl_dir]
+            + resume +
             [
                 '--cfg-options',
                 f'train_dataloader.dataset.dataset.data_root={args.data_root}'
@@ -262,12 +344,17 @@ def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
 
 
 def print_table(rows: List[dict]) -> None:
+    """Per method and fraction: test ADD(-S)@0.1d mean +- std over n seeds,
+    the fit on the labelled training frames, median rotation error and
+    mean training wall time."""
     methods = sorted({r['method'] for r in rows})
     fractions = sorted({r['label_fraction'] for r in rows})
     print('\nADD(-S)@0.1d (%) on the test split, mean +- std over n seeds; '
-          'median rotation error (deg); mean training wall time (s)')
+          'fit = the same on the labelled training frames; median rotation '
+          'error (deg); mean training wall time (s)')
+    width = 38
     head = f"{'method':<18}" + ''.join(
-        f'{f * 100:>6g}% labels' + ' ' * 17 for f in fractions)
+        f'{f * 100:>6g}% labels'.ljust(width) for f in fractions)
     print(head)
     for method in methods:
         cells = []
@@ -277,18 +364,24 @@ def print_table(rows: List[dict]) -> None:
                 if r['method'] == method and r['label_fraction'] == fraction
             ]
             if not sel:
-                cells.append(' ' * 31)
+                cells.append(' ' * width)
                 continue
             acc = np.array([r['ADD(-S)_0.1d'] for r in sel])
+            fit = np.nanmean([float(r.get('fit_ADD(-S)_0.1d', 'nan'))
+                              for r in sel]) if any(
+                                  r.get('fit_ADD(-S)_0.1d') is not None
+                                  for r in sel) else float('nan')
             rot = np.median([r['rot_err_median_deg'] for r in sel])
             secs = np.mean([r['train_s'] for r in sel])
             spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
+            fit_text = '  -  ' if np.isnan(fit) else f'{fit:5.1f}'
             cells.append(f'{acc.mean():>5.1f}{spread:<6}n{len(sel)} '
-                         f'{rot:>5.1f}deg {secs:>4.0f}s   ')
+                         f'fit {fit_text} {rot:>5.1f}deg {secs:>4.0f}s'
+                         .ljust(width))
         print(f'{method:<18}' + ''.join(cells))
 
 
-def plot(rows: List[dict], out: str) -> None:
+def plot(rows: List[dict], out: str, dataset: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -322,7 +415,7 @@ def plot(rows: List[dict], out: str) -> None:
         ax.set_xlabel('labelled training frames (%)')
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.suptitle('posessl label efficiency (synthetic LINEMOD, CPU scale)')
+    fig.suptitle(f'posessl label efficiency ({dataset} set, CPU scale)')
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 
@@ -345,16 +438,13 @@ def write_outputs(args: argparse.Namespace) -> List[dict]:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, osp.join(out_dir, 'label_efficiency.png'))
+    plot(rows, osp.join(out_dir, 'label_efficiency.png'), args.dataset)
     return rows
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(osp.join(REPO, args.data_root, 'dataset_info.json')):
-        sys.exit(f'error: no synthetic set at {args.data_root}; create it '
-                 'with `python tools/make_synthetic_linemod.py '
-                 f'{args.data_root}` (or run tools/run_pipeline.py)')
+    ensure_data(args)
     methods = list(args.methods)
     if args.imagenet_checkpoint:
         if not osp.isfile(args.imagenet_checkpoint):
@@ -365,7 +455,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                  '(a local torchvision ResNet18 state dict)')
     if args.iters is None:
         args.iters = Config.fromfile(osp.join(
-            REPO, POSE_CONFIGS['scratch'])).train_cfg.max_iters
+            REPO, args.pose_configs['scratch'])).train_cfg.max_iters
     needs_ssl = {'ssl-ft', 'ssl-frozen', 'nearest-neighbour'} & set(methods)
     ssl_ckpt = ensure_ssl_checkpoint(args) if needs_ssl else ''
     for seed in args.seeds:

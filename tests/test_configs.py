@@ -1,5 +1,6 @@
 """Every shipped config parses, names only registered components, and the
-synthetic (CPU) configs build their model and data on a generated set."""
+CPU configs (synthetic and real-mesh) build their model and data on a
+generated set."""
 import glob
 import os.path as osp
 
@@ -37,7 +38,7 @@ def test_config_names_follow_the_convention():
         assert pattern.match(osp.basename(path)), osp.basename(path)
 
 
-SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p]
+SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p or 'realmesh' in p]
 
 
 @pytest.mark.slow
