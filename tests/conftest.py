@@ -26,15 +26,23 @@ SYNTHETIC_TINY = dict(num_objects=3, train_frames=30, test_frames=10,
 
 
 @pytest.fixture(scope='session')
-def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Root of a tiny synthetic LINEMOD set, generated once per session."""
-    from posessl.synthetic import generate_synthetic_linemod
+def egl() -> None:
+    """Skip with the renderer's one-line reason where no headless EGL
+    context can be made (every test that renders asks for this)."""
     from posessl.synthetic.render import create_context
 
     try:
         create_context().release()
-    except RuntimeError as err:  # no EGL here: the renderer's one line
+    except RuntimeError as err:
         pytest.skip(str(err))
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory,
+                   egl: None) -> Path:
+    """Root of a tiny synthetic LINEMOD set, generated once per session."""
+    from posessl.synthetic import generate_synthetic_linemod
+
     out_dir = tmp_path_factory.mktemp('synthetic_linemod')
     root = generate_synthetic_linemod(out_dir, progress=False,
                                       **SYNTHETIC_TINY)

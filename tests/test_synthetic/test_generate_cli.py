@@ -15,6 +15,9 @@ from synthetic_helpers import EDGE_SLACK
 from posessl.geometry import project_points
 from posessl.synthetic import LINEMOD_K, generate_synthetic_linemod
 
+# every test here renders: skipped with the reason where EGL is missing
+pytestmark = pytest.mark.usefixtures('egl')
+
 REPO = Path(__file__).resolve().parents[2]
 W, H = 160, 120
 # seed 79: six of object 1's eight train frames are cut by the image border
