@@ -262,6 +262,9 @@ class FrameCacheDataset:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            # the loader's decoded-frame LRU (cache_size) is not needed
+            # again: do not hand it to every loader process
+            self.loader._cache.clear()
 
     def _crop_frame(self, info: dict
                     ) -> Optional[Tuple[np.ndarray, np.ndarray, List[float],
