@@ -8,6 +8,7 @@ from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
@@ -28,9 +29,10 @@ from mmengine.registry import Registry
 
 __all__ = [
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'WEIGHT_INITIALIZERS',
-    'METRICS', 'EVALUATOR', 'HOOKS', 'LOOPS', 'MODEL_WRAPPERS', 'VISUALIZERS',
-    'VISBACKENDS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
-    'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'REGISTRY_LOCATIONS'
+    'METRICS', 'EVALUATOR', 'HOOKS', 'LOOPS', 'LOG_PROCESSORS',
+    'MODEL_WRAPPERS', 'VISUALIZERS', 'VISBACKENDS', 'OPTIMIZERS',
+    'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
+    'REGISTRY_LOCATIONS'
 ]
 
 #: Where each registry's components live; ``Registry.import_from_location``
@@ -54,6 +56,8 @@ REGISTRY_LOCATIONS = {
     'optim_wrapper': ['posessl.engine'],
     'optimizer wrapper constructor': ['posessl.engine'],
     'parameter scheduler': ['posessl.engine'],
+    # the Runner builds its LogProcessor in the config's scope
+    'log_processor': ['posessl.engine'],
 }
 
 
@@ -83,3 +87,4 @@ OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS)
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS)
+LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS)

@@ -1,5 +1,6 @@
-"""tools/run_pipeline.py reuses a synthetic set only if it is the one it
-would generate."""
+"""tools/run_pipeline.py: it reuses a synthetic set only if it is the one it
+would generate, and prints a progress line and a summary per stage (the
+stages' full output goes to their logs)."""
 import importlib.util
 import json
 from pathlib import Path
@@ -47,3 +48,87 @@ def test_another_set_stops_the_run_naming_the_file(tmp_path, changes,
         pipeline.check_reused_data(info, pipeline.FULL, seed=0)
     assert info in str(exc.value) and message in str(exc.value)
     assert 'Delete its folder' in str(exc.value)
+
+
+# ------------------------------------------------------------ quiet output
+def test_progress_reads_mmengine_and_tqdm_lines(capsys):
+    pipeline = _pipeline()
+    ssl = pipeline.StageProgress('ssl', epochs=5)
+    ssl.feed('12/02 14:23:07 - mmengine - INFO - Epoch(train)  [2][ 10/40]  '
+             'lr: 5.0000e-04  eta: 0:01:23  time: 0.25  data_time: 0.01  '
+             'loss: 0.3130  pos_sim: 0.5013')
+    # epoch 2 of 5, 10 of 40 iterations into it: 50 of 200
+    assert (ssl.done, ssl.total, ssl.loss, ssl.eta) == (50, 200, '0.3130',
+                                                        '0:01:23')
+    pose = pipeline.StageProgress('pose')
+    pose.feed('... - INFO - Iter(train) [ 30/40]  base_lr: 1.0e-04 lr: 1e-05'
+              '  eta: 0:00:07  time: 0.7  loss: 3.5287  loss_pm: 0.4291')
+    pose.feed('... - INFO - Epoch(val) [1][5/5]  loss: 9.9')  # not training
+    assert (pose.done, pose.total, pose.loss) == (30, 40, '3.5287')
+    data = pipeline.StageProgress('data')
+    data.feed('synthetic LINEMOD:  39%|###9      | 60/152 [00:14<00:21,  '
+              '4.20frame/s]')
+    assert (data.done, data.total, data.eta) == (60, 152, '00:21')
+    # not a terminal: one line per quarter passed (25 % and 75 % above)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and '25% 50/200' in out[0] and \
+        'loss 0.3130' in out[0] and '75% 30/40' in out[1]
+
+
+def test_add_table_is_cut_from_the_test_log(tmp_path):
+    table = ['ADD(-S) accuracy (%) per object', '-' * 10, 'Object  0.1d',
+             '-' * 10, 'a       50.00', '-' * 10]
+    log = tmp_path / 'test.log'
+    log.write_text('\n'.join(
+        ['12/02 14:26:44 - mmengine - INFO - Load checkpoint',
+         '12/02 14:26:53 - mmengine - INFO - '] + table +
+        ['12/02 14:26:53 - mmengine - INFO - ADDMetric: wrote 32 poses']))
+    assert _pipeline().add_table(str(log)) == table
+
+
+def test_a_failing_stage_shows_the_end_of_its_log(tmp_path, capsys):
+    pipeline = _pipeline()
+    log = tmp_path / 'stage.log'
+    script = '[print(f"line {i}") for i in range(30)]; raise SystemExit(3)'
+    with pytest.raises(SystemExit) as exc:
+        pipeline.run(['-c', script], str(log))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('$ -c') and str(log) in out[1]
+    assert out[2:22] == [f'line {i}' for i in range(10, 30)]
+    assert str(log) in str(exc.value)
+    assert 'exit status 3' in str(exc.value)
+    assert log.read_text().splitlines() == [f'line {i}' for i in range(30)]
+
+
+@pytest.mark.slow
+def test_the_main_job_prints_a_short_report(egl, tmp_path, capsys,
+                                            monkeypatch):
+    pipeline = _pipeline()
+    # --quick made smaller still: 2 objects x (60 + 4) frames, 1 epoch,
+    # 4 pose iterations
+    monkeypatch.setattr(pipeline, 'QUICK', dict(
+        num_objects=2, train_frames=60, test_frames=4, ssl_epochs=1,
+        pose_iters=4))
+    work_dir = tmp_path / 'run'
+    pipeline.main(['--quick', '--work-dir', str(work_dir), '--data-root',
+                   str(tmp_path / 'data'), '--num-workers', '0'])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) < 60, out
+    for stage in ('data', 'ssl', 'pose', 'test'):
+        log = work_dir / f'{stage}.log'
+        assert log.is_file() and f'log {log}' in out, stage
+    assert '1 epochs in' in out and '4 iterations in' in out
+    assert 'final loss' in out
+    # the ADD table in full: title, rules, header, 2 objects, mean
+    start = lines.index('ADD(-S) accuracy (%) per object')
+    assert lines[start + 2].startswith('Object') and \
+        lines[start + 4].startswith('gadget01') and \
+        lines[start + 7].startswith('Mean (2 obj)')
+    assert f'BOP results CSV: {work_dir}/posessl_synthetic-test.csv' in out
+    assert 'pose overlays:' in out
+    # what MMEngine prints stays in the logs
+    assert 'System environment' not in out
+    assert 'System environment' in (work_dir / 'ssl.log').read_text()
+    assert 'Failed to search registry' not in (
+        work_dir / 'pose.log').read_text()
