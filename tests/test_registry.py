@@ -80,6 +80,7 @@ MINIMAL = {
     'HOOKS': {
         'DatasetMetaHook': lambda root: dict(type='DatasetMetaHook'),
         'LogTestMetricsHook': lambda root: dict(type='LogTestMetricsHook'),
+        'BopTimeHook': lambda root: dict(type='BopTimeHook'),
         'NonFiniteLossHook': lambda root: dict(type='NonFiniteLossHook'),
         'CheckpointMatchHook': lambda root: dict(type='CheckpointMatchHook'),
         'InterruptHook': lambda root: dict(type='InterruptHook'),

@@ -21,13 +21,15 @@ default_hooks = dict(
 
 # DatasetMetaHook hands model points, diameters and symmetries to the model
 # at each stage, LogTestMetricsHook sends test metrics to every visualiser
-# backend; the last three (which the tools add to any config that lacks
+# backend, BopTimeHook times the test step per image (the BOP CSV's time
+# column); the last three (which the tools add to any config that lacks
 # them) stop training at a non-finite loss before anything is saved, refuse
 # a checkpoint whose weights are not the model's, and save the current
 # iteration on Ctrl-C
 custom_hooks = [
     dict(type='DatasetMetaHook'),
     dict(type='LogTestMetricsHook'),
+    dict(type='BopTimeHook'),
     dict(type='NonFiniteLossHook'),
     dict(type='CheckpointMatchHook'),
     dict(type='InterruptHook'),

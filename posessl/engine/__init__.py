@@ -7,6 +7,7 @@ from .checkpoint_safety import (
 )
 from .errors import TrainingStopped
 from .hooks import (
+    BopTimeHook,
     CheckpointMatchHook,
     DatasetMetaHook,
     InterruptHook,
@@ -15,8 +16,8 @@ from .hooks import (
 from .model_wrappers import DeviceAwareDistributedDataParallel
 
 __all__ = [
-    'CheckpointError', 'CheckpointMatchHook', 'DatasetMetaHook',
-    'DeviceAwareDistributedDataParallel', 'InterruptHook',
+    'BopTimeHook', 'CheckpointError', 'CheckpointMatchHook',
+    'DatasetMetaHook', 'DeviceAwareDistributedDataParallel', 'InterruptHook',
     'NonFiniteLossHook', 'TrainingStopped', 'check_state_dict_keys',
     'enable_checkpoint_safety', 'load_checkpoint_file'
 ]

@@ -6,7 +6,7 @@ each threshold, AUC, Proj2D, cm/deg, median errors, counts as columns);
 :func:`write_results_csv` writes the finite predictions of the collected
 results as a BOP results file. Neither computes an error.
 """
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .scoring import (
     error_statistics,
 )
 
-__all__ = ['format_table', 'write_results_csv']
+__all__ = ['format_table', 'image_times', 'write_results_csv']
 
 
 def _row(label: str, kind: str, scores: List[ObjectScores],
@@ -80,13 +80,36 @@ def format_table(scores: Mapping[int, ObjectScores],
     return '\n'.join(lines + [rule])
 
 
+def image_times(results: Sequence[Dict]) -> Dict[Tuple[int, int], float]:
+    """The seconds spent on each image ``(scene_id, im_id)``: the sum of
+    its samples' ``time`` (each sample's share of its test batch), or -1
+    where a sample's time is unknown (absent or negative)."""
+    times: Dict[Tuple[int, int], float] = {}
+    for r in results:
+        key = (r['scene_id'], r['im_id'])
+        spent = float(r.get('time', -1.0))
+        if spent < 0 or times.get(key, 0.0) < 0:
+            times[key] = -1.0
+        else:
+            times[key] = times.get(key, 0.0) + spent
+    return times
+
+
 def write_results_csv(path: str, results: Sequence[Dict]) -> int:
     """Write the predictions of ``results`` (``scene_id``, ``im_id``,
-    ``obj_id``, ``score``, ``pred_R``, ``pred_t``) whose pose is finite as
-    a BOP results CSV (time -1); returns the number of rows written."""
+    ``obj_id``, ``score``, ``pred_R``, ``pred_t``, ``time``) whose pose is
+    finite as a BOP results CSV; returns the number of rows written.
+
+    ``time`` is :func:`image_times`: every row of one image carries the
+    time of all its objects, as BOP defines it (also of objects whose
+    pose was not finite). ``score`` is the sample's ``pred_score``, 1 when
+    the model gives none (``PoseRegressor`` predicts no confidence).
+    """
+    times = image_times(results)
     return write_bop_csv(path, [
         dict(scene_id=r['scene_id'], im_id=r['im_id'], obj_id=r['obj_id'],
-             score=r['score'], R=r['pred_R'], t=r['pred_t'], time=-1)
+             score=r['score'], R=r['pred_R'], t=r['pred_t'],
+             time=times[(r['scene_id'], r['im_id'])])
         for r in results
         if np.isfinite(r['pred_R']).all() and np.isfinite(r['pred_t']).all()
     ])

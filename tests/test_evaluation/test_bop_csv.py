@@ -11,6 +11,7 @@ from posessl.evaluation import (
     read_bop_csv,
     write_bop_csv,
 )
+from posessl.evaluation.reporting import image_times, write_results_csv
 
 
 def make_rows(n: int = 5):
@@ -118,3 +119,52 @@ def test_file_name_convention():
         bop_result_filename('pose_ssl', 'lmo', 'test')
     with pytest.raises(ValueError, match='must be named'):
         parse_bop_result_filename('results.csv')
+
+
+# ------------------------------------------- the metric's CSV: time, score
+def _result(scene_id, im_id, obj_id, time, finite=True):
+    R = np.eye(3) if finite else np.full((3, 3), np.nan)
+    return dict(scene_id=scene_id, im_id=im_id, obj_id=obj_id, score=1.0,
+                pred_R=R, pred_t=np.array([0.0, 0.0, 1000.0]), time=time)
+
+
+def test_image_time_is_the_sum_over_its_objects():
+    results = [_result(1, 0, 1, 0.25), _result(1, 0, 2, 0.5),
+               _result(1, 1, 1, 0.125), _result(1, 2, 1, 0.25),
+               _result(1, 2, 2, -1.0), _result(2, 0, 1, -1.0)]
+    assert image_times(results) == {(1, 0): 0.75, (1, 1): 0.125,
+                                    (1, 2): -1.0, (2, 0): -1.0}
+
+
+def test_results_csv_gives_every_row_of_an_image_its_time(tmp_path):
+    path = str(tmp_path / 'posessl_lmo-test.csv')
+    # image (1, 0): two objects timed in different batches, the second's
+    # pose not finite (not written, its time still spent on the image)
+    results = [_result(1, 0, 1, 0.25), _result(1, 0, 2, 0.5, finite=False),
+               _result(1, 0, 3, 0.125), _result(1, 5, 1, 0.0625)]
+    assert write_results_csv(path, results) == 3
+    rows = read_bop_csv(path)
+    assert [(r['im_id'], r['obj_id'], r['time']) for r in rows] == [
+        (0, 1, 0.875), (0, 3, 0.875), (5, 1, 0.0625)]
+    assert [r['score'] for r in rows] == [1.0, 1.0, 1.0]
+
+
+def test_test_tool_writes_measured_times_and_score_one(synthetic_root,
+                                                       tmp_path):
+    from tests.test_apis.tiny_pose import tiny_checkpoint, tiny_config
+    from tests.test_engine._cli import run_tool
+    cfg = tiny_config(synthetic_root)  # test batches of 8
+    config = str(tmp_path / 'tiny_pose.py')
+    cfg.dump(config)
+    ckpt, _ = tiny_checkpoint(cfg, tmp_path)
+    csv = str(tmp_path / 'tiny_synthetic-test.csv')
+    run_tool(['tools/test.py', config, ckpt, '--work-dir',
+              str(tmp_path / 'work'), '--out', csv])
+    rows = read_bop_csv(csv)
+    assert len(rows) == 30  # one object per image, in loader order
+    times = [r['time'] for r in rows]
+    assert all(t > 0 for t in times)
+    # a batch's time shared by its 8 images (the last batch holds 6)
+    for batch in range(4):
+        assert len(set(times[8 * batch:8 * batch + 8])) == 1, times
+    assert {r['score'] for r in rows} == {1.0}  # no confidence: 1

@@ -170,6 +170,7 @@ class ADDMetric(BaseMetric):
                 scene_id=int(_scalar(sample, 'scene_id', -1)),
                 im_id=int(_scalar(sample, 'im_id', -1)),
                 score=float(score),
+                time=float(_scalar(sample, 'time', -1.0)),
                 pred_R=_array(sample, 'pred_R', (3, 3)),
                 pred_t=_array(sample, 'pred_t', (3, )),
                 gt_R=_array(sample, 'gt_R', (3, 3)),
