@@ -204,3 +204,20 @@ def test_missing_or_broken_model(bop):
     _raises(lambda: _bop(bop), path, 'cannot read the model')
     os.remove(path)
     _raises(lambda: _bop(bop), path, 'model file not found')
+
+
+@pytest.mark.parametrize('settings, message', [
+    (dict(out_size=0), 'out_size must be positive, got 0'),
+    (dict(out_size=-8), 'out_size must be positive, got -8'),
+    (dict(out_size=32.5), 'out_size must be a whole number of pixels, got '
+     '32.5'),
+    (dict(crop_size=0.0), 'crop_size must be positive, got 0.0'),
+    (dict(scale=-1.5), 'scale must be positive, got -1.5'),
+    (dict(scale=float('nan')), 'scale must be positive, got nan'),
+    (dict(center_jitter=-0.1), 'center_jitter must be >= 0, got -0.1'),
+    (dict(scale_jitter=1.0), r'scale_jitter must be in \[0, 1\), got 1.0'),
+])
+def test_crop_settings_name_the_bad_key(settings, message):
+    from posessl.registry import TRANSFORMS
+    with pytest.raises(ValueError, match=f'^MaskCenteredCrop: {message}$'):
+        TRANSFORMS.build(dict(type='MaskCenteredCrop', **settings))

@@ -218,12 +218,20 @@ class MaskCenteredCrop(BaseTransform):
         if box_source not in _BOX_SOURCES:
             raise ValueError(f'box_source must be one of {_BOX_SOURCES}, '
                              f'got {box_source!r}')
-        if out_size < 1 or crop_size <= 0 or scale <= 0:
-            raise ValueError('out_size, crop_size and scale must be '
-                             'positive')
-        if not (0 <= center_jitter and 0 <= scale_jitter < 1):
-            raise ValueError('center_jitter must be >= 0 and scale_jitter '
-                             'in [0, 1)')
+        for key, value in (('out_size', out_size), ('crop_size', crop_size),
+                           ('scale', scale)):
+            if not value > 0:  # also NaN
+                raise ValueError(f'MaskCenteredCrop: {key} must be '
+                                 f'positive, got {value!r}')
+        if not out_size == int(out_size):
+            raise ValueError('MaskCenteredCrop: out_size must be a whole '
+                             f'number of pixels, got {out_size!r}')
+        if not center_jitter >= 0:
+            raise ValueError('MaskCenteredCrop: center_jitter must be >= 0, '
+                             f'got {center_jitter!r}')
+        if not 0 <= scale_jitter < 1:
+            raise ValueError('MaskCenteredCrop: scale_jitter must be in '
+                             f'[0, 1), got {scale_jitter!r}')
         self.out_size = int(out_size)
         self.mode = mode
         self.crop_size = float(crop_size)
