@@ -22,6 +22,7 @@ training frames are a video, the test frames lie between them. With
 ``bbox_obj`` and ``px_count_all`` come from the full silhouette on a canvas
 three times the image size, as in BOP.
 """
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -77,9 +78,13 @@ DATASET_NAME = 'synthetic_linemod'
 #: ``dataset_info.json`` name of a set rendered from real models.
 REALMESH_NAME = 'synthetic_linemod_realmesh'
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+logger = logging.getLogger(__name__)
 # files and folders the generator owns inside its root
 _OUTPUTS = ('dataset_info.json', 'camera.json', 'models', 'train', 'test',
             'densefusion', 'test_targets_bop19.json')
+#: what it writes inside each scene folder of train/ and test/
+_SCENE_OUTPUTS = ('rgb', 'mask', 'mask_visib', 'depth', 'scene_camera.json',
+                  'scene_gt.json', 'scene_gt_info.json')
 
 
 def camera_matrix(width: int, height: int) -> np.ndarray:
@@ -400,8 +405,48 @@ def _check_args(num_objects: int, train_frames: int, test_frames: int,
                          f'10000, got {train_frames + test_frames}')
 
 
+def _remove(path: Path) -> None:
+    """Delete a file, a link or a folder tree."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _remove_outputs(root: Path) -> List[str]:
+    """Delete what the generator writes in ``root``; return the other
+    entries of ``train/`` and ``test/`` (kept), relative to ``root``."""
+    kept: List[str] = []
+    for split in ('train', 'test'):
+        folder = root / split
+        if not folder.is_dir() or folder.is_symlink():
+            _remove(folder)
+            continue
+        for scene in sorted(folder.iterdir()):
+            if not (scene.name.isdigit() and scene.is_dir()
+                    and not scene.is_symlink()):
+                kept.append(f'{split}/{scene.name}')
+                continue
+            for name in _SCENE_OUTPUTS:
+                _remove(scene / name)
+            others = sorted(p.name for p in scene.iterdir())
+            kept += [f'{split}/{scene.name}/{n}' for n in others]
+            if not others:
+                scene.rmdir()
+    for name in _OUTPUTS:
+        if name not in ('train', 'test'):
+            _remove(root / name)
+    return kept
+
+
 def _prepare_root(root: Path, overwrite: bool) -> Path:
-    """Create ``root``, refusing a non-empty one unless ``overwrite``."""
+    """Create ``root``, refusing a non-empty one unless ``overwrite``.
+
+    With ``overwrite`` only what the generator writes is deleted: in each
+    scene folder of ``train/`` and ``test/`` the :data:`_SCENE_OUTPUTS`,
+    and the other :data:`_OUTPUTS` of the root; any other file in
+    ``train/`` or ``test/`` is kept and named in one warning.
+    """
     root = Path(os.path.abspath(root))
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f'{root}: output path is a file, not a '
@@ -411,13 +456,11 @@ def _prepare_root(root: Path, overwrite: bool) -> Path:
             raise FileExistsError(f'{root}: output folder is not empty '
                                   '(pass overwrite=True / --overwrite to '
                                   'replace its synthetic LINEMOD files)')
-        for name in _OUTPUTS:
-            target = root / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
+        kept = _remove_outputs(root)
+        if kept:
+            shown = ', '.join(kept[:5]) + (
+                f' and {len(kept) - 5} more' if len(kept) > 5 else '')
+            logger.warning('%s: overwrite kept %d file(s) the generator did '
+                           'not write: %s', root, len(kept), shown)
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-

@@ -155,6 +155,29 @@ def test_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
     assert len(list((out / 'train' / '000001' / 'rgb').iterdir())) == 2
 
 
+def test_overwrite_keeps_a_users_file_inside_train(tmp_path, caplog):
+    out = tmp_path / 'out'
+    generate_synthetic_linemod(out, **SMALL)
+    scene = out / 'train' / '000001'
+    (scene / 'my_notes.txt').write_text('keep me')
+    (out / 'train' / 'README').write_text('mine too')
+    (scene / 'rgb' / '000007.png').write_bytes(b'stale frame')
+    stale_scene = out / 'test' / '000099'
+    (stale_scene / 'rgb').mkdir(parents=True)  # the generator's kind
+    with caplog.at_level('WARNING', logger='posessl.synthetic.generator'):
+        generate_synthetic_linemod(out, overwrite=True, **SMALL)
+    assert (scene / 'my_notes.txt').read_text() == 'keep me'
+    assert (out / 'train' / 'README').read_text() == 'mine too'
+    # the generator's own folders were replaced: no stale frame or scene
+    assert sorted(p.name for p in (scene / 'rgb').iterdir()) == [
+        '000000.png', '000001.png']
+    assert not stale_scene.exists()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [f'{out}: overwrite kept 2 file(s) the generator '
+                        'did not write: train/000001/my_notes.txt, '
+                        'train/README']
+
+
 @pytest.mark.parametrize('kwargs, message', [
     (dict(num_objects=0), 'num_objects'),
     (dict(train_frames=-1), 'train_frames'),
