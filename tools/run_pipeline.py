@@ -323,7 +323,7 @@ def trained_summary(progress: StageProgress, unit: str, t0: float,
                     checkpoint: str) -> None:
     """The summary line of a training stage."""
     loss = '' if progress.loss is None else \
-        f', final loss {progress.loss}'
+        f', last logged loss {progress.loss}'
     count = progress.epochs if progress.epochs else progress.total
     print(f'{count} {unit} in {time.time() - t0:.0f} s{loss}; '
           f'checkpoint {checkpoint}')

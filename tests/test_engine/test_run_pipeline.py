@@ -119,7 +119,7 @@ def test_the_main_job_prints_a_short_report(egl, tmp_path, capsys,
         log = work_dir / f'{stage}.log'
         assert log.is_file() and f'log {log}' in out, stage
     assert '1 epochs in' in out and '4 iterations in' in out
-    assert 'final loss' in out
+    assert 'last logged loss' in out
     # the ADD table in full: title, rules, header, 2 objects, mean
     start = lines.index('ADD(-S) accuracy (%) per object')
     assert lines[start + 2].startswith('Object') and \
