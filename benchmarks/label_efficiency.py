@@ -367,10 +367,9 @@ def print_table(rows: List[dict]) -> None:
                 cells.append(' ' * width)
                 continue
             acc = np.array([r['ADD(-S)_0.1d'] for r in sel])
-            fit = np.nanmean([float(r.get('fit_ADD(-S)_0.1d', 'nan'))
-                              for r in sel]) if any(
-                                  r.get('fit_ADD(-S)_0.1d') is not None
-                                  for r in sel) else float('nan')
+            fits = [float(r.get('fit_ADD(-S)_0.1d', 'nan')) for r in sel]
+            fits = [f for f in fits if not np.isnan(f)]
+            fit = np.mean(fits) if fits else float('nan')
             rot = np.median([r['rot_err_median_deg'] for r in sel])
             secs = np.mean([r['train_s'] for r in sel])
             spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
