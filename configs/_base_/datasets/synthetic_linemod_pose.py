@@ -6,7 +6,7 @@
 # the video the surroundings of neighbouring frames look alike whatever the
 # object does, so relative-viewpoint pretraining learns the room instead of
 # the object, and the pose head learns where the room is, which fails on a
-# test recording (measured on the synthetic default, see README "Results").
+# test recording (measured on the synthetic default, see docs/results.md).
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/synthetic_linemod'
 crop_size = 64

@@ -10,7 +10,7 @@ model = dict(
     # SITE depth measured against the object's mask area, not the crop
     # window: the window follows the box's longer side, which for an
     # elongated object swings with the viewpoint, so the depth target did
-    # too (README "Results"). depth_scale keeps tz near 1. With occlusion
+    # too (docs/results.md). depth_scale keeps tz near 1. With occlusion
     # (LM-O) the visible area shrinks: use depth_ref='crop' there.
     head=dict(type='PoseRegressionHead', rot_repr='6d', hidden_channels=256,
               depth_ref='mask_area', depth_scale=120.0),
