@@ -10,11 +10,16 @@ Training stops with one line at a non-finite loss (nothing bad is saved);
 Ctrl-C saves the current iteration, which ``--resume`` continues from.
 """
 import argparse
+import os
 import os.path as osp
 
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from posessl.datasets.transforms.loading import (
+    SKIP_RECORD_ENV,
+    read_skip_record,
+)
 from posessl.engine import TrainingStopped, enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
@@ -90,12 +95,20 @@ def build_config(args: argparse.Namespace):
 
 
 def train(args: argparse.Namespace) -> None:
-    """Build the Runner and train; Ctrl-C ends with one line."""
+    """Build the Runner and train; Ctrl-C ends with one line. Samples that
+    turn out unreadable are skipped (in any loader process) and totalled
+    at the end."""
     enable_checkpoint_safety()
     cfg = build_config(args)
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    record = osp.join(cfg.work_dir, 'skipped_samples.txt')
+    if not cfg.get('resume') and osp.isfile(record):
+        os.remove(record)  # a resumed run keeps counting
+    os.environ[SKIP_RECORD_ENV] = record  # inherited by loader workers
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()
+        report_skipped(record, runner)
     except KeyboardInterrupt:  # outside the loop's iterations, or twice
         latest = find_latest_checkpoint(cfg.work_dir)
         saved = f'--resume continues from {latest}' if latest and \
@@ -103,6 +116,17 @@ def train(args: argparse.Namespace) -> None:
         raise TrainingStopped(
             f'interrupted (Ctrl-C) during iteration {runner.iter + 1}; '
             f'{saved}') from None
+
+
+def report_skipped(record: str, runner: Runner) -> None:
+    """One line with the total of skipped samples (and where they are
+    listed), or nothing when every sample could be read."""
+    reasons = read_skip_record(record)
+    if reasons:
+        shown = '; '.join(reasons[:3]) + ('; ...' if len(reasons) > 3 else '')
+        runner.logger.warning(
+            f'{len(reasons)} training samples were skipped as unreadable '
+            f'(all listed in {record}): {shown}')
 
 
 def main(argv=None) -> None:

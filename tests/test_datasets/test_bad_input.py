@@ -171,6 +171,47 @@ def test_unreadable_image_and_empty_mask_while_training(bop):
     _raises(lambda: test[idx[4]], empty, 'empty mask')
 
 
+def test_skips_are_recorded_across_processes_and_totalled(bop, tmp_path,
+                                                         monkeypatch):
+    """Every skip is appended to the record the training tool names (loader
+    workers inherit it), and the tool reports the total in one line."""
+    import importlib.util
+    import logging
+
+    from posessl.datasets.transforms.loading import SKIP_RECORD_ENV
+
+    bad_img = bop / 'train' / '000001' / 'rgb' / '000003.png'
+    bad_img.write_bytes(b'\x89PNG broken')
+    record = tmp_path / 'skipped_samples.txt'
+    monkeypatch.setenv(SKIP_RECORD_ENV, str(record))
+    ds = _bop(bop, obj_ids=[1], pipeline=_pipeline())
+    idx = {ds.get_data_info(i)['im_id']: i for i in range(len(ds))}
+    np.random.seed(0)
+    for _ in range(3):
+        ds[idx[3]]
+    lines = record.read_text().splitlines()
+    # at least one skip per call (a redraw may land on the bad frame again)
+    assert len(lines) >= 3 and all(str(bad_img) in line for line in lines)
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', builders.REPO_ROOT / 'tools' / 'train.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    class Runner:
+        logger = logging.getLogger('skip-report-test')
+
+    messages = []
+    Runner.logger.warning = messages.append
+    tool.report_skipped(str(record), Runner())
+    shown = '; '.join(lines[:3]) + ('; ...' if len(lines) > 3 else '')
+    assert messages == [
+        f'{len(lines)} training samples were skipped as unreadable (all '
+        f'listed in {record}): {shown}']
+    messages.clear()
+    tool.report_skipped(str(tmp_path / 'none.txt'), Runner())
+    assert messages == []  # nothing skipped: nothing said
+
+
 def test_densefusion_bad_inputs(df):
     gt_path = df / 'data' / '01' / 'gt.yml'
     gt = yaml.safe_load(gt_path.read_text())

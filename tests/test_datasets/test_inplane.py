@@ -8,12 +8,12 @@ from posessl.datasets.transforms import InPlaneRotation
 from posessl.datasets.transforms.inplane import view_ray_homography
 from posessl.geometry import project_points
 from posessl.registry import TRANSFORMS
+from tests.cameras import LINEMOD_K
 
 
 def _crop_K(x0: float, y0: float, zoom: float) -> np.ndarray:
     """LINEMOD's camera cropped at (x0, y0) with ``zoom``."""
-    K = np.array([[572.4114, 0.0, 325.2611], [0.0, 573.57043, 242.04899],
-                  [0.0, 0.0, 1.0]])
+    K = LINEMOD_K
     A = np.array([[zoom, 0, -zoom * x0], [0, zoom, -zoom * y0], [0, 0, 1]])
     return A @ K
 

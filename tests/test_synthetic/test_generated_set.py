@@ -15,11 +15,13 @@ from scipy.spatial import cKDTree
 from synthetic_helpers import EDGE_SLACK, brute_force_diameter
 
 from posessl.geometry import geodesic_distance, project_points
+from tests.cameras import LINEMOD_K
 
 TRAIN, TEST = 30, 10  # frames per object of the fixture's set
 W, H = 640, 480
-LINEMOD_CAMERA = {'fx': 572.4114, 'fy': 573.57043, 'cx': 325.2611,
-                  'cy': 242.04899, 'width': 640, 'height': 480}
+LINEMOD_CAMERA = {'fx': LINEMOD_K[0, 0], 'fy': LINEMOD_K[1, 1],
+                  'cx': LINEMOD_K[0, 2], 'cy': LINEMOD_K[1, 2], 'width': 640,
+                  'height': 480}
 
 
 def _json(path: Path) -> dict:

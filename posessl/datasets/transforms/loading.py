@@ -1,7 +1,8 @@
 """Loading the RGB image and the object mask of a data info."""
 import logging
+import os
 from collections import OrderedDict
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -11,7 +12,10 @@ from mmengine.logging import print_log
 from posessl.datasets.io import DataError
 from posessl.registry import TRANSFORMS
 
-__all__ = ['LoadImageAndMask', 'read_rgb', 'read_mask']
+__all__ = [
+    'LoadImageAndMask', 'read_rgb', 'read_mask', 'SKIP_RECORD_ENV',
+    'record_skip', 'read_skip_record'
+]
 
 
 def _decode(path: str, flags: int) -> np.ndarray:
@@ -53,6 +57,34 @@ def read_mask(path: str) -> np.ndarray:
     if img.ndim == 3:
         img = img[..., :3].max(axis=2)
     return img > 127
+
+
+#: Environment variable naming the file every process appends its skipped
+#: samples to (one line each), so the training tool can total them across
+#: loader workers (``tools/train.py`` sets it to ``<work_dir>/skipped.txt``).
+SKIP_RECORD_ENV = 'POSESSL_SKIP_RECORD'
+
+
+def record_skip(reason: str) -> None:
+    """Append one skipped sample's reason to the skip record, if one is set.
+
+    One short ``write`` in append mode per line, so lines of concurrent
+    loader processes do not interleave.
+    """
+    path = os.environ.get(SKIP_RECORD_ENV)
+    if not path:
+        return
+    line = reason.replace('\n', ' ') + '\n'
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write(line)
+
+
+def read_skip_record(path: str) -> List[str]:
+    """The reasons in a skip record (none if the file does not exist)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        return [line.rstrip('\n') for line in f if line.strip()]
 
 
 @TRANSFORMS.register_module()
@@ -138,6 +170,7 @@ class LoadImageAndMask(BaseTransform):
             print_log(f'skipping a sample: {e} ({self.num_skipped} skipped '
                       'so far in this process)', logger='current',
                       level=logging.WARNING)
+            record_skip(str(e))
             return None
         results['img'] = img
         results['img_shape'] = img.shape[:2]
