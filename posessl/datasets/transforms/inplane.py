@@ -3,19 +3,13 @@ from typing import Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 
+from posessl.geometry import axis_angle_to_matrix
 from posessl.registry import TRANSFORMS
 
 __all__ = ['InPlaneRotation', 'view_ray_homography']
-
-
-def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    """Rotation by ``angle`` (rad) about the unit ``axis`` (Rodrigues)."""
-    k = axis / np.linalg.norm(axis)
-    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]],
-                  [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(angle) * K + (1.0 - np.cos(angle)) * K @ K
 
 
 def view_ray_homography(crop_K: np.ndarray, size: Tuple[int, int],
@@ -40,7 +34,9 @@ def view_ray_homography(crop_K: np.ndarray, size: Tuple[int, int],
     K = np.asarray(crop_K, dtype=np.float64)
     centre = np.array([(size[0] - 1) / 2.0, (size[1] - 1) / 2.0, 1.0])
     ray = np.linalg.solve(K, centre)
-    Q = _axis_rotation(ray, angle)
+    rotvec = torch.as_tensor(angle * ray / np.linalg.norm(ray),
+                             dtype=torch.float64)
+    Q = axis_angle_to_matrix(rotvec).numpy()
     return Q, K @ Q @ np.linalg.inv(K)
 
 
