@@ -33,7 +33,9 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -130,6 +132,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='a local torchvision ResNet18 state dict; adds imagenet-ft')
     parser.add_argument('--num-workers', type=int, default=0)
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='training runs at a time; each gets cores / jobs torch threads '
+        '(on 2 cores, 2 single-threaded runs finish sooner than one after '
+        'the other)')
     args = parser.parse_args(argv)
     setup = DATASETS[args.dataset]
     args.data_root = args.data_root or setup['data_root']
@@ -140,18 +149,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def run(cmd: List[str]) -> float:
-    """Run a tool quietly from the repo root; returns its wall time."""
+class RunFailed(RuntimeError):
+    """A tool the benchmark ran exited non-zero (the message names its
+    log)."""
+
+
+def run(cmd: List[str], log: str, threads: Optional[int] = None) -> float:
+    """Run a tool quietly from the repo root, its output in ``log``;
+    returns its wall time. ``threads`` caps torch's CPU threads (the
+    parallel runs of ``--jobs`` share the cores)."""
     start = time.time()
-    log = osp.join(REPO, 'work_dirs', 'label_efficiency_last_command.log')
+    log = osp.join(REPO, log)
     os.makedirs(osp.dirname(log), exist_ok=True)
+    env = dict(os.environ)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with open(log, 'w') as f:
         proc = subprocess.run([sys.executable] + cmd,
                               cwd=REPO,
+                              env=env,
                               stdout=f,
                               stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        sys.exit(f'error: {" ".join(cmd)} failed; see {log}')
+        raise RunFailed(f'{" ".join(cmd)} failed; see {log}')
     return time.time() - start
 
 
@@ -164,8 +184,11 @@ def result_file(method: str, fraction: float, seed: int,
 
 
 def train_and_test(method: str, fraction: float, seed: int,
-                   args: argparse.Namespace, ssl_ckpt: str) -> dict:
-    """One pose run."""
+                   args: argparse.Namespace, ssl_ckpt: str,
+                   threads: Optional[int] = None) -> dict:
+    """One pose run: train, then score on the test split and on the
+    labelled training frames (the fit). Each tool's output goes to
+    ``<run dir>/<step>.log``."""
     done = result_file(method, fraction, seed, args)
     run_dir = osp.relpath(osp.dirname(done), REPO)
     config = args.pose_configs[method]
@@ -185,31 +208,37 @@ def train_and_test(method: str, fraction: float, seed: int,
             f'model.backbone.init_cfg.checkpoint={args.imagenet_checkpoint}',
             'model.backbone.init_cfg.prefix=None'
         ]
+    # the configs' own schedule unless --iters stretches it
+    schedule = iteration_schedule_options(args.iters) if args.iters else []
+    iters = args.iters or Config.fromfile(osp.join(
+        REPO, config)).train_cfg.max_iters
     train_dir = osp.join(run_dir, 'train')
     train_s = run([
         'tools/train.py', config, '--work-dir', train_dir, '--cfg-options'
-    ] + data + init + iteration_schedule_options(args.iters) + [
+    ] + data + init + schedule + [
         'default_hooks.logger.interval=100',
+        f'default_hooks.checkpoint.interval={iters}',
         f'train_dataloader.dataset.label_fraction={fraction}',
         f'randomness.seed={seed}'
-    ])
-    ckpt = osp.join(train_dir, f'iter_{args.iters}.pth')
+    ], osp.join(run_dir, 'train.log'), threads)
+    ckpt = osp.join(train_dir, f'iter_{iters}.pth')
     test_dir = osp.join(run_dir, 'test')
     run(['tools/test.py', config, ckpt, '--work-dir', test_dir,
-         '--cfg-options'] + data)
+         '--cfg-options'] + data, osp.join(run_dir, 'test.log'), threads)
     metrics = last_logged_metrics(osp.join(REPO, test_dir))
     if not metrics:
-        sys.exit(f'error: no test metrics under {test_dir}')
+        raise RunFailed(f'no test metrics under {test_dir}')
     # the fit: the same scoring on the labelled training frames
     fit_dir = osp.join(run_dir, 'fit')
     run(['tools/test.py', config, ckpt, '--work-dir', fit_dir,
          '--cfg-options'] + data + [
              'test_dataloader.dataset.split=train',
              f'test_dataloader.dataset.label_fraction={fraction}',
-             'test_dataloader.dataset.labelled_only=True'])
+             'test_dataloader.dataset.labelled_only=True'],
+        osp.join(run_dir, 'fit.log'), threads)
     fit = last_logged_metrics(osp.join(REPO, fit_dir))
     if not fit:
-        sys.exit(f'error: no fit metrics under {fit_dir}')
+        raise RunFailed(f'no fit metrics under {fit_dir}')
     return row(method, fraction, seed, labelled_frames(args, fraction),
                metrics, train_s, fit)
 
@@ -321,7 +350,8 @@ def ensure_data(args: argparse.Namespace) -> None:
     extra = [a.format(lmo=args.lmo_sample)
              for a in DATASETS[args.dataset]['generate']]
     print(f'generating the {args.dataset} set into {args.data_root} ...')
-    run(['tools/make_synthetic_linemod.py', args.data_root] + extra)
+    run(['tools/make_synthetic_linemod.py', args.data_root] + extra,
+        osp.join(args.work_dir, 'generate.log'))
 
 
 def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
@@ -339,7 +369,7 @@ def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
             [
                 '--cfg-options',
                 f'train_dataloader.dataset.dataset.data_root={args.data_root}'
-            ])
+            ], osp.join(ssl_dir, 'train.log'))
     return ckpt
 
 
@@ -441,8 +471,28 @@ def write_outputs(args: argparse.Namespace) -> List[dict]:
     return rows
 
 
+def run_cell(method: str, fraction: float, seed: int,
+             args: argparse.Namespace, ssl_ckpt: str,
+             threads: Optional[int]) -> dict:
+    """One cell of the table, reused when finished earlier."""
+    done = result_file(method, fraction, seed, args)
+    if osp.isfile(done):  # finished earlier: reuse it
+        with open(done) as f:
+            return json.load(f)
+    if method == 'nearest-neighbour':
+        result = nearest_neighbour(fraction, seed, args, ssl_ckpt)
+    else:
+        result = train_and_test(method, fraction, seed, args, ssl_ckpt,
+                                threads)
+    os.makedirs(osp.dirname(done), exist_ok=True)
+    with open(done, 'w') as f:
+        json.dump(result, f)
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    start = time.time()
     ensure_data(args)
     methods = list(args.methods)
     if args.imagenet_checkpoint:
@@ -452,46 +502,49 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif 'imagenet-ft' in methods:
         sys.exit('error: imagenet-ft needs --imagenet-checkpoint FILE '
                  '(a local torchvision ResNet18 state dict)')
-    if args.iters is None:
-        args.iters = Config.fromfile(osp.join(
-            REPO, args.pose_configs['scratch'])).train_cfg.max_iters
     needs_ssl = {'ssl-ft', 'ssl-frozen', 'nearest-neighbour'} & set(methods)
     ssl_ckpt = ensure_ssl_checkpoint(args) if needs_ssl else ''
-    for seed in args.seeds:
-        for fraction in args.fractions:
-            for method in methods:
-                if method == 'nearest-neighbour' and seed != args.seeds[0]:
-                    # training-free and seed-free (the labelled subset is
-                    # fixed by the fraction): once per fraction
-                    continue
-                print(f'{method:>18} {fraction:>6.0%} seed {seed} ...',
-                      end=' ',
-                      flush=True)
-                done = result_file(method, fraction, seed, args)
-                if osp.isfile(done):  # finished earlier: reuse it
-                    with open(done) as f:
-                        result = json.load(f)
-                else:
-                    if method == 'nearest-neighbour':
-                        result = nearest_neighbour(fraction, seed, args,
-                                                   ssl_ckpt)
-                    else:
-                        result = train_and_test(method, fraction, seed,
-                                                args, ssl_ckpt)
-                    os.makedirs(osp.dirname(done), exist_ok=True)
-                    with open(done, 'w') as f:
-                        json.dump(result, f)
-                    write_outputs(args)  # what is finished so far
-                print(f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
-                      f"rotation {result['rot_err_median_deg']:.1f} deg, "
-                      f"{result['train_s']:.0f} s")
+    # the training-free baseline has no seed (the labelled subset is fixed
+    # by the fraction): once per fraction
+    cells = [(method, fraction, seed) for seed in args.seeds
+             for fraction in args.fractions for method in methods
+             if method != 'nearest-neighbour' or seed == args.seeds[0]]
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    lock = threading.Lock()
+    failed: List[str] = []
+
+    def one(cell: tuple) -> None:
+        if failed:  # start nothing new after a failure
+            return
+        method, fraction, seed = cell
+        try:
+            result = run_cell(method, fraction, seed, args, ssl_ckpt,
+                              threads if args.jobs > 1 else None)
+        except RunFailed as err:
+            failed.append(str(err))
+            return
+        with lock:
+            write_outputs(args)  # what is finished so far
+            print(f'{method:>18} {fraction:>6.0%} seed {seed}: '
+                  f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
+                  f"rotation {result['rot_err_median_deg']:.1f} deg, "
+                  f"{result['train_s']:.0f} s", flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(one, cell) for cell in cells]:
+            future.result()
+    if failed:
+        sys.exit(f'error: {failed[0]}')
     print_table(write_outputs(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
           f"{osp.join(args.work_dir, 'label_efficiency.png')}")
+    iters = args.iters or 'the configs\' '
     print(f'machine: {os.cpu_count()} CPU cores, torch '
           f'{torch.__version__}, '
           f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"  # noqa: E501
-          f'; pose schedule {args.iters} iterations, batch 32, 64 px')
+          f'; pose schedule: {iters} iterations, batch 32, 64 px; '
+          f'{args.jobs} run(s) at a time; this call took '
+          f'{time.time() - start:.0f} s')
 
 
 if __name__ == '__main__':
