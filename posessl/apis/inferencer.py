@@ -18,7 +18,12 @@ from mmengine.dataset import Compose
 from mmengine.registry import FUNCTIONS, init_default_scope
 
 from posessl.datasets.io import DataError
-from posessl.datasets.transforms import mask_box, read_mask, read_rgb
+from posessl.datasets.transforms import (
+    check_mask,
+    mask_box,
+    read_mask,
+    read_rgb,
+)
 from posessl.datasets.transforms.crop import load_detections
 from posessl.visualization import PRED_COLOR, draw_pose
 
@@ -274,12 +279,7 @@ class PoseInferencer:
             raise InferenceError(f'{where}: expected an (H, W) mask, got '
                                  f'shape {mask.shape}')
         mask = mask.astype(bool)
-        if mask.shape != shape:
-            raise InferenceError(f'{where}: mask is {mask.shape[1]}x'
-                                 f'{mask.shape[0]}, the image '
-                                 f'{shape[1]}x{shape[0]}')
-        if not mask.any():
-            raise InferenceError(f'{where}: the mask is empty')
+        check_mask(mask, shape, where, InferenceError)
         return mask, path
 
     # ------------------------------------------------------------- runs

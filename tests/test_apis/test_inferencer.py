@@ -142,7 +142,7 @@ def _bad_cases(info: dict) -> list:
     h, w = 480, 640
     return [
         (dict(q, obj_id=99), 'obj_id 99 is not one of the model'),
-        (dict(q, mask=np.zeros((h, w), bool)), 'the mask is empty'),
+        (dict(q, mask=np.zeros((h, w), bool)), 'empty mask'),
         (dict(q, mask=None, box=[700.0, 10.0, 20.0, 20.0]),
          'lies outside the 640x480 image'),
         (dict(q, image='/nonexistent/frame.png'),

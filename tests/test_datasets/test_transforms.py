@@ -84,7 +84,7 @@ def test_load_cache_decodes_once_and_evicts_least_recent(files,
     ('img.png', 'missing_mask.png', 'missing_mask.png: file not found'),
     ('img.png', 'broken.png', 'broken.png: not a readable image'),
     ('img.png', 'empty.png', 'empty.png: empty mask'),
-    ('img.png', 'small.png', 'small.png: mask is 8x3, its image 8x6'),
+    ('img.png', 'small.png', 'small.png: mask is 8x3, the image 8x6'),
 ])
 def test_load_bad_files_raise_or_skip(files, img, mask, message, caplog):
     root = files[0]

@@ -14,8 +14,19 @@ from posessl.registry import TRANSFORMS
 
 __all__ = [
     'LoadImageAndMask', 'read_rgb', 'read_mask', 'SKIP_RECORD_ENV',
-    'record_skip', 'read_skip_record'
+    'record_skip', 'read_skip_record', 'check_mask'
 ]
+
+
+def check_mask(mask: np.ndarray, image_shape: Tuple[int, int], where: str,
+               error: type = DataError) -> None:
+    """Refuse a mask that does not cover its image or is empty: one
+    ``error`` naming ``where`` (the mask's file, or what it belongs to)."""
+    if tuple(mask.shape) != tuple(image_shape):
+        raise error(f'{where}: mask is {mask.shape[1]}x{mask.shape[0]}, '
+                    f'the image {image_shape[1]}x{image_shape[0]}')
+    if not mask.any():
+        raise error(f'{where}: empty mask')
 
 
 def _decode(path: str, flags: int) -> np.ndarray:
@@ -151,12 +162,7 @@ class LoadImageAndMask(BaseTransform):
         mask_path = results.get('mask_path')
         if self.with_mask and mask_path:
             mask = read_mask(mask_path)
-            if mask.shape != img.shape[:2]:
-                raise DataError(f'{mask_path}: mask is {mask.shape[1]}x'
-                                f'{mask.shape[0]}, its image '
-                                f'{img.shape[1]}x{img.shape[0]}')
-            if not mask.any():
-                raise DataError(f'{mask_path}: empty mask')
+            check_mask(mask, img.shape[:2], mask_path)
         return img, mask
 
     def transform(self, results: dict) -> Optional[dict]:
