@@ -6,6 +6,7 @@ from . import losses  # noqa: F401
 from .backbones import TorchvisionResNet, TorchvisionVGG
 from .data_preprocessor import PoseDataPreprocessor
 from .heads import CosineContrastiveHead, PoseRegressionHead
+from .keypoint_head import KeypointPnPHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
 from .regressor import PoseRegressor
@@ -13,7 +14,7 @@ from .utils import infer_out_channels, pool_features
 
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
-    'CosineContrastiveHead', 'PoseRegressionHead', 'ProjectionNeck',
-    'ContrastivePretrainer', 'PoseRegressor', 'pool_features',
-    'infer_out_channels'
+    'CosineContrastiveHead', 'PoseRegressionHead', 'KeypointPnPHead',
+    'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
+    'pool_features', 'infer_out_channels'
 ]

@@ -45,6 +45,29 @@ def _sample_name(sample: object) -> str:
     return str(name) if name is not None else '<unknown image>'
 
 
+def object_rows(objects: Optional[ObjectTable], lookup: torch.Tensor,
+                data_samples: Sequence, head: str) -> torch.Tensor:
+    """Row of each sample's object in a head's per-object buffers (a gather
+    on the device; ``len(objects)`` is the NaN row). On the CPU, where
+    checking costs no synchronisation, an object outside the table is a
+    clear error; elsewhere its row is the NaN row and its losses are NaN.
+    ``head`` names the head in the error."""
+    if objects is None:
+        raise KeyError(f'{head} has no objects; call '
+                       'model.set_dataset_meta(dataset.metainfo) first '
+                       '(DatasetMetaHook does this before train/val/test)')
+    obj_id = stack_field(data_samples, 'obj_id', 'PackPoseInputs '
+                         'packs it from the dataset')
+    rows = objects.rows(obj_id, lookup)
+    if rows.device.type == 'cpu' and bool((rows == len(objects)).any()):
+        bad = int(torch.nonzero(rows == len(objects))[0, 0])
+        raise KeyError(
+            f'no model points for obj_id {int(obj_id[bad])} (image '
+            f'{_sample_name(data_samples[bad])}); the model knows '
+            f'{list(objects.obj_ids)} (from model.set_dataset_meta)')
+    return rows
+
+
 @MODELS.register_module()
 class CosineContrastiveHead(BaseModule):
     """Contrastive loss on cosine similarity of (anchor, positive, negative).
@@ -277,27 +300,9 @@ class PoseRegressionHead(BaseModule):
         self.objects = table
 
     def _object_rows(self, data_samples: Sequence) -> torch.Tensor:
-        """Row of each sample's object in the buffers (a gather on the
-        device). On the CPU, where checking costs no synchronisation, an
-        object outside the table is a clear error; elsewhere its row is
-        the NaN row and its losses are NaN."""
-        if self.objects is None:
-            raise KeyError('the pose head has no model points; call '
-                           'model.set_dataset_meta(dataset.metainfo) first '
-                           '(DatasetMetaHook does this before '
-                           'train/val/test)')
-        obj_id = stack_field(data_samples, 'obj_id', 'PackPoseInputs '
-                             'packs it from the dataset')
-        rows = self.objects.rows(obj_id, self.obj_lookup)
-        if rows.device.type == 'cpu' and bool((rows == len(
-                self.objects)).any()):
-            bad = int(torch.nonzero(rows == len(self.objects))[0, 0])
-            raise KeyError(
-                f'no model points for obj_id {int(obj_id[bad])} (image '
-                f'{_sample_name(data_samples[bad])}); the model knows '
-                f'{list(self.objects.obj_ids)} (from '
-                'model.set_dataset_meta)')
-        return rows
+        """Row of each sample's object in the buffers (:func:`object_rows`)."""
+        return object_rows(self.objects, self.obj_lookup, data_samples,
+                           'the pose head')
 
     # ------------------------------------------------------------- forward
     def forward(self, feats: torch.Tensor
