@@ -2,7 +2,7 @@
 
 Both loaders produce the same data-info schema (``docs/architecture.md``)::
 
-    img_path, mask_path, bbox, cam_K, gt_R, gt_t, has_pose,
+    img_path, mask_path, bbox, cam_K, gt_R, gt_t, has_pose, pseudo_label,
     obj_id, scene_id, im_id, ori_shape
 
 and the same metainfo (dataset_name, obj_ids, classes, diameters,
@@ -22,6 +22,17 @@ Deterministic rules (documented here once, used by both loaders):
   sequence, with ``k = max(1, floor(label_fraction * n + 0.5))``; those
   frames have ``has_pose=True``, the rest ``has_pose=False``.
   ``labelled_only=True`` then drops the unlabelled frames.
+* **Pseudo-labels** (``pseudo_labels``, a file of
+  ``tools/pseudo_label.py``; format and rules in
+  :mod:`posessl.datasets.pseudo_labels`): applied after the label
+  fraction, before ``labelled_only``. The file's ``"label"`` entries must
+  be exactly this split's labelled frames with the same poses, and every
+  entry a frame of the split, else the file is refused naming the first
+  frame that does not fit. Each ``"pseudo"`` frame takes the file's pose
+  as ``gt_R`` / ``gt_t`` and ``has_pose=True``, so ``labelled_only=True``
+  keeps the labelled and the pseudo-labelled frames. Every data info has
+  ``pseudo_label`` (True for those frames only; for logging, no transform
+  reads it).
 """
 import math
 import os
@@ -45,6 +56,8 @@ from mmengine.logging import print_log
 from posessl.registry import TRANSFORMS
 from posessl.structures.bop_models import load_model_points, object_names
 from posessl.structures.io import DataError, read_frame_ids
+
+from .pseudo_labels import apply_pseudo_labels, read_pseudo_labels
 
 __all__ = ['LinemodBaseDataset', 'evenly_spaced_positions']
 
@@ -101,7 +114,11 @@ class LinemodBaseDataset(BaseDataset):
             split files. Not together with ``split_file``.
         train_ratio: Training share of the split rule.
         label_fraction: Share of each sequence that keeps its pose labels.
-        labelled_only: Keep only the labelled frames.
+        labelled_only: Keep only the labelled frames (with
+            ``pseudo_labels``: and the pseudo-labelled ones).
+        pseudo_labels: A pseudo-label file (relative to the working
+            directory, like ``work_dirs``) whose ``"pseudo"`` entries label
+            unlabelled frames (module docstring).
         min_visib_fract: Drop instances whose visible fraction (where the
             annotations give one) is below this.
         num_model_points: At most this many model points per object in
@@ -125,6 +142,7 @@ class LinemodBaseDataset(BaseDataset):
                  train_ratio: float = 0.15,
                  label_fraction: float = 1.0,
                  labelled_only: bool = False,
+                 pseudo_labels: Optional[str] = None,
                  min_visib_fract: float = 0.0,
                  num_model_points: int = 3000,
                  symmetric_obj_ids: Optional[Sequence[int]] = None,
@@ -152,6 +170,8 @@ class LinemodBaseDataset(BaseDataset):
         self.label_fraction = _check_fraction('label_fraction',
                                               label_fraction)
         self.labelled_only = labelled_only
+        self.pseudo_labels = None if pseudo_labels is None else str(
+            pseudo_labels)
         self.min_visib_fract = float(min_visib_fract)
         self.num_model_points = int(num_model_points)
         super().__init__(
@@ -244,7 +264,8 @@ class LinemodBaseDataset(BaseDataset):
 
     # -- BaseDataset ----------------------------------------------------
     def load_data_list(self) -> List[dict]:
-        """Read the split, filter, apply the split rule and label fraction.
+        """Read the split, filter, apply the split rule, the label fraction
+        and the pseudo-labels.
 
         Returns:
             Data infos sorted by ``(obj_id, scene_id, im_id)``.
@@ -269,7 +290,7 @@ class LinemodBaseDataset(BaseDataset):
         sequences: Dict[Tuple[int, int], List[dict]] = defaultdict(list)
         for rec in kept:
             sequences[(rec['obj_id'], rec['scene_id'])].append(rec)
-        out: List[dict] = []
+        frames: List[dict] = []
         for key in sorted(sequences):
             seq = sequences[key]
             if self.subset is not None:
@@ -282,9 +303,19 @@ class LinemodBaseDataset(BaseDataset):
                                                    self.label_fraction))
             for p, rec in enumerate(seq):
                 rec['has_pose'] = p in labelled
-                if rec['has_pose'] or not self.labelled_only:
-                    out.append(rec)
-        return out
+                rec['pseudo_label'] = False
+                frames.append(rec)
+        if self.pseudo_labels is not None:
+            count = apply_pseudo_labels(
+                frames, read_pseudo_labels(self.pseudo_labels),
+                self.pseudo_labels)
+            print_log(
+                f'{type(self).__name__} ({self.data_root}, {self.split}): '
+                f'{count} pseudo-labelled frames from {self.pseudo_labels}',
+                logger='current')
+        if self.labelled_only:
+            frames = [rec for rec in frames if rec['has_pose']]
+        return frames
 
     def __getitem__(self, idx: Any) -> dict:
         """Run the pipeline on sample ``idx``.
