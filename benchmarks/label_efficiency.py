@@ -67,6 +67,12 @@ DATASETS = {
             'configs/pose/pose_r18-scratch_1xb32-600it_realmesh-10pct.py',
             'imagenet-ft':
             'configs/pose/pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py',
+            'ssl-ft-kpt':
+            'configs/pose/pose_r18-ssl-ft-kpt_1xb32-600it_realmesh-10pct.py',
+            'scratch-kpt':
+            'configs/pose/pose_r18-scratch-kpt_1xb32-600it_realmesh-10pct.py',
+            'ssl-ft-pseudo':
+            'configs/pose/pose_r18-ssl-ft-pseudo_1xb32-600it_realmesh-10pct.py',
         }),
     'procedural': dict(
         data_root='data/synthetic_linemod',
@@ -121,7 +127,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         nargs='+',
         default=['ssl-ft', 'ssl-frozen', 'scratch', 'nearest-neighbour'],
         choices=list(DATASETS['realmesh']['pose_configs'])
-        + ['nearest-neighbour'])
+        + ['nearest-neighbour'],
+        help='ssl-ft-kpt / scratch-kpt: the keypoint + PnP head; '
+        'ssl-ft-pseudo: ssl-ft trained again with the pseudo-labels its '
+        'ssl-ft run (same fraction and seed, run first when missing) gives '
+        'the unlabelled frames (tools/pseudo_label.py)')
     parser.add_argument(
         '--ssl-checkpoint',
         default=None,
@@ -145,6 +155,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args.work_dir = args.work_dir or f'work_dirs/label_efficiency_' \
         f'{args.dataset}'
     args.pose_configs = setup['pose_configs']
+    missing = [m for m in args.methods
+               if m != 'nearest-neighbour' and m not in args.pose_configs]
+    if missing:
+        parser.error(f'{", ".join(missing)}: no {args.dataset} config '
+                     f'(methods of this set: '
+                     f'{", ".join(args.pose_configs)}, nearest-neighbour)')
     args.ssl_config = setup['ssl_config']
     return args
 
@@ -201,7 +217,7 @@ def train_and_test(method: str, fraction: float, seed: int,
         f'test_dataloader.persistent_workers={args.num_workers > 0}',
     ]
     init = []
-    if method in ('ssl-ft', 'ssl-frozen'):
+    if method.startswith('ssl-'):
         init = [f'model.backbone.init_cfg.checkpoint={ssl_ckpt}']
     elif method == 'imagenet-ft':
         init = [
@@ -212,6 +228,11 @@ def train_and_test(method: str, fraction: float, seed: int,
     schedule = iteration_schedule_options(args.iters) if args.iters else []
     iters = args.iters or Config.fromfile(osp.join(
         REPO, config)).train_cfg.max_iters
+    extra: Dict[str, object] = {}
+    if method == 'ssl-ft-pseudo':
+        pseudo, extra = pseudo_labels(fraction, seed, args, ssl_ckpt,
+                                      threads, run_dir)
+        init.append(f'train_dataloader.dataset.pseudo_labels={pseudo}')
     train_dir = osp.join(run_dir, 'train')
     train_s = run([
         'tools/train.py', config, '--work-dir', train_dir, '--cfg-options'
@@ -239,8 +260,43 @@ def train_and_test(method: str, fraction: float, seed: int,
     fit = last_logged_metrics(osp.join(REPO, fit_dir))
     if not fit:
         raise RunFailed(f'no fit metrics under {fit_dir}')
-    return row(method, fraction, seed, labelled_frames(args, fraction),
-               metrics, train_s, fit)
+    return dict(row(method, fraction, seed, labelled_frames(args, fraction),
+                    metrics, train_s, fit), **extra)
+
+
+_cell_locks: Dict[tuple, threading.Lock] = {}
+_cell_locks_guard = threading.Lock()
+
+
+def cell_lock(method: str, fraction: float, seed: int) -> threading.Lock:
+    """One lock per cell: a pseudo-label run waits for its teacher when
+    another thread is training it."""
+    with _cell_locks_guard:
+        return _cell_locks.setdefault((method, fraction, seed),
+                                      threading.Lock())
+
+
+def pseudo_labels(fraction: float, seed: int, args: argparse.Namespace,
+                  ssl_ckpt: str, threads: Optional[int],
+                  run_dir: str) -> tuple:
+    """The pseudo-label file of the ssl-ft run of this fraction and seed
+    (the teacher; trained first when missing) and its counts."""
+    run_cell('ssl-ft', fraction, seed, args, ssl_ckpt, threads)
+    teacher = osp.relpath(
+        osp.dirname(result_file('ssl-ft', fraction, seed, args)), REPO)
+    config = args.pose_configs['ssl-ft']
+    iters = args.iters or Config.fromfile(osp.join(
+        REPO, config)).train_cfg.max_iters
+    out = osp.join(run_dir, 'pseudo_labels.json')
+    run(['tools/pseudo_label.py', config,
+         osp.join(teacher, 'train', f'iter_{iters}.pth'), '--out', out,
+         '--cfg-options', f'train_dataloader.dataset.data_root='
+         f'{args.data_root}',
+         f'train_dataloader.dataset.label_fraction={fraction}'],
+        osp.join(run_dir, 'pseudo_label.log'), threads)
+    with open(osp.join(REPO, out)) as f:
+        counts = json.load(f)['header'].get('counts', {})
+    return out, {'pseudo_counts': counts}
 
 
 def row(method: str, fraction: float, seed: int, n_labelled: int,
@@ -464,7 +520,7 @@ def write_outputs(args: argparse.Namespace) -> List[dict]:
     rows = finished_rows(args)
     out_dir = osp.join(REPO, args.work_dir)
     with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction='ignore')
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, osp.join(out_dir, 'label_efficiency.png'), args.dataset)
@@ -475,6 +531,13 @@ def run_cell(method: str, fraction: float, seed: int,
              args: argparse.Namespace, ssl_ckpt: str,
              threads: Optional[int]) -> dict:
     """One cell of the table, reused when finished earlier."""
+    with cell_lock(method, fraction, seed):
+        return _run_cell(method, fraction, seed, args, ssl_ckpt, threads)
+
+
+def _run_cell(method: str, fraction: float, seed: int,
+              args: argparse.Namespace, ssl_ckpt: str,
+              threads: Optional[int]) -> dict:
     done = result_file(method, fraction, seed, args)
     if osp.isfile(done):  # finished earlier: reuse it
         with open(done) as f:
@@ -502,7 +565,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif 'imagenet-ft' in methods:
         sys.exit('error: imagenet-ft needs --imagenet-checkpoint FILE '
                  '(a local torchvision ResNet18 state dict)')
-    needs_ssl = {'ssl-ft', 'ssl-frozen', 'nearest-neighbour'} & set(methods)
+    needs_ssl = any(m.startswith('ssl-') or m == 'nearest-neighbour'
+                    for m in methods)
     ssl_ckpt = ensure_ssl_checkpoint(args) if needs_ssl else ''
     # the training-free baseline has no seed (the labelled subset is fixed
     # by the fraction): once per fraction

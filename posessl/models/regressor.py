@@ -1,4 +1,5 @@
-"""Pose regression: backbone + ``PoseRegressionHead``."""
+"""The pose model: backbone + a pose head (``PoseRegressionHead`` or
+``KeypointPnPHead``)."""
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -29,7 +30,9 @@ class PoseRegressor(BaseModel):
     Args:
         backbone: backbone config (a posessl torchvision backbone, or an
             mmpretrain one: its last feature map is pooled).
-        head: ``PoseRegressionHead`` config; ``in_channels`` is filled in.
+        head: pose head config (``PoseRegressionHead``, direct regression, or
+            ``KeypointPnPHead``, keypoints + PnP); ``in_channels`` is filled
+            in.
         freeze_backbone: linear probe.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
@@ -94,7 +97,8 @@ class PoseRegressor(BaseModel):
                 ) -> Union[Dict[str, torch.Tensor], Sequence,
                            Tuple[torch.Tensor, torch.Tensor]]:
         """``loss``, ``predict``, or ``tensor``: the raw head outputs
-        (rotation (N, 6 or 4), SITE (N, 3))."""
+        (``PoseRegressionHead``: rotation (N, 6 or 4) and SITE (N, 3);
+        ``KeypointPnPHead``: keypoints (N, 9, 2))."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
