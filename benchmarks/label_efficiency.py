@@ -602,7 +602,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     print_table(write_outputs(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
           f"{osp.join(args.work_dir, 'label_efficiency.png')}")
-    iters = args.iters or 'the configs\' '
+    iters = args.iters or "the configs'"
     print(f'machine: {os.cpu_count()} CPU cores, torch '
           f'{torch.__version__}, '
           f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"  # noqa: E501
