@@ -143,6 +143,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='a local torchvision ResNet18 state dict; adds imagenet-ft')
     parser.add_argument('--num-workers', type=int, default=0)
     parser.add_argument(
+        '--report',
+        action='store_true',
+        help='print the table of the finished runs in the work dir and '
+        'stop (runs nothing)')
+    parser.add_argument(
         '--jobs',
         type=int,
         default=1,
@@ -438,7 +443,7 @@ def print_table(rows: List[dict]) -> None:
     print('\nADD(-S)@0.1d (%) on the test split, mean +- std over n seeds; '
           'fit = the same on the labelled training frames; median rotation '
           'error (deg); mean training wall time (s)')
-    width = 38
+    width = 40
     head = f"{'method':<18}" + ''.join(
         f'{f * 100:>6g}% labels'.ljust(width) for f in fractions)
     print(head)
@@ -460,7 +465,7 @@ def print_table(rows: List[dict]) -> None:
             secs = np.mean([r['train_s'] for r in sel])
             spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
             fit_text = '  -  ' if np.isnan(fit) else f'{fit:5.1f}'
-            cells.append(f'{acc.mean():>5.1f}{spread:<6}n{len(sel)} '
+            cells.append(f'{acc.mean():>5.1f}{spread:<7}n{len(sel)} '
                          f'fit {fit_text} {rot:>5.1f}deg {secs:>4.0f}s'
                          .ljust(width))
         print(f'{method:<18}' + ''.join(cells))
@@ -555,6 +560,9 @@ def _run_cell(method: str, fraction: float, seed: int,
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    if args.report:
+        print_table(finished_rows(args))
+        return
     start = time.time()
     ensure_data(args)
     methods = list(args.methods)
