@@ -18,11 +18,10 @@ import argparse
 from typing import List, Optional
 
 import numpy as np
-from mmengine.config import DictAction
 
 from posessl.apis import InferenceError, PoseInferencer, PosePrediction
 from posessl.datasets.io import read_json
-from posessl.engine.cli import add_debug_argument, run_tool
+from posessl.engine.cli import add_model_tool_arguments, run_tool
 from posessl.visualization import save_png
 
 
@@ -51,11 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--scene-id', type=int, help='scene of the image')
     parser.add_argument('--im-id', type=int, help='id of the image')
     parser.add_argument('--out', help='save the overlay PNG here')
-    parser.add_argument('--device', default=None,
-                        help='cpu or cuda (default: cuda when available)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    add_debug_argument(parser)
+    add_model_tool_arguments(parser)
     return parser.parse_args(argv)
 
 

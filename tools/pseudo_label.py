@@ -31,7 +31,6 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 import posessl  # noqa: F401  (registers every component)
@@ -49,7 +48,7 @@ from posessl.datasets.pseudo_labels import (
 from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
-    add_debug_argument,
+    add_model_tool_arguments,
     check_checkpoint,
     check_data_roots,
     check_registered_types,
@@ -85,11 +84,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         default='majority',
                         help='keep a frame when a strict majority (default) '
                         'or all of its neighbours agree with it')
-    parser.add_argument('--device', default=None,
-                        help='cpu or cuda (default: cuda when available)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    add_debug_argument(parser)
+    add_model_tool_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -15,7 +15,6 @@ import os.path as osp
 from typing import List, Optional
 
 import torch
-from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
 from posessl.apis import (
@@ -27,7 +26,7 @@ from posessl.apis import (
 from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
-    add_debug_argument,
+    add_model_tool_arguments,
     load_config,
     run_tool,
 )
@@ -47,11 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='where the PNGs go (default: pose_vis)')
     parser.add_argument('--num', type=int, default=None,
                         help='at most this many object instances')
-    parser.add_argument('--device', default=None,
-                        help='cpu or cuda (default: cuda when available)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    add_debug_argument(parser)
+    add_model_tool_arguments(parser)
     return parser.parse_args(argv)
 
 

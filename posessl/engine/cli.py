@@ -28,6 +28,7 @@ from posessl.evaluation.bop_csv import BopCsvError
 
 __all__ = [
     'UserError', 'add_runner_arguments', 'add_debug_argument',
+    'add_model_tool_arguments',
     'load_tool_config', 'load_config', 'check_required_keys',
     'check_registered_types', 'check_data_roots', 'check_checkpoint',
     'check_resumable', 'add_safety_hooks', 'configure_device', 'DictAction',
@@ -55,6 +56,17 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_argument(parser)
+
+
+def add_model_tool_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the tools that run a trained model outside the
+    Runner (``infer.py``, ``visualize_pose.py``, ``pseudo_label.py``):
+    ``--device``, ``--cfg-options`` and ``--debug``."""
+    parser.add_argument('--device', default=None,
+                        help='cpu or cuda (default: cuda when available)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
     add_debug_argument(parser)
 
 
