@@ -1,15 +1,28 @@
 """Helpers to run the command-line tools the way users run them."""
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+from types import ModuleType
 from typing import List
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FIXTURES = osp.join(REPO, 'tests', 'fixtures')
 TOY_CONFIG = osp.join(FIXTURES, 'configs', 'toy_regression.py')
+
+
+def load_tool(relpath: str) -> ModuleType:
+    """Import a script under the repo (e.g. ``tools/pseudo_label.py``) as a
+    module, to call its functions in-process."""
+    name = osp.splitext(osp.basename(relpath))[0]
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(REPO, relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args: List[str], check: bool = True,

@@ -4,7 +4,6 @@ poses a brute-force filter keeps, the printed counts are the file's, the
 printed accuracies are recomputed by hand, and a student data set loads
 the file."""
 import copy
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from scipy.spatial.transform import Rotation
 from posessl.apis import build_inference_model
 from posessl.registry import DATASETS, MODELS
 from tests.test_datasets import builders
+from tests.test_engine._cli import load_tool as load_cli_tool
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / 'configs' / 'pose' / (
@@ -29,11 +29,7 @@ FRACTION = 0.25  # labelled positions 2, 6, 10, 14 of 16
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'pseudo_label_tool', REPO / 'tools' / 'pseudo_label.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_cli_tool('tools/pseudo_label.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,21 +1,18 @@
 """tools/run_pipeline.py: it reuses a synthetic set only if it is the one it
 would generate, and prints a progress line and a summary per stage (the
 stages' full output goes to their logs)."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from tests.test_engine._cli import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _pipeline():
-    spec = importlib.util.spec_from_file_location(
-        'run_pipeline', REPO / 'tools' / 'run_pipeline.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/run_pipeline.py')
 
 
 def _info(tmp_path: Path, **changes) -> str:
