@@ -45,6 +45,23 @@ def _sample_name(sample: object) -> str:
     return str(name) if name is not None else '<unknown image>'
 
 
+def labelled_poses(data_samples: Sequence, hint: str, device: torch.device
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``has_pose`` (N,) bool and the labels ``gt_R`` (N, 3, 3), ``gt_t``
+    (N, 3) float32, where an unlabelled frame's labels (untrusted, maybe
+    NaN) are replaced by a fixed finite pose in front of the camera, so no
+    NaN reaches a loss or its gradient. ``hint`` ends the error of a sample
+    without labels."""
+    labelled = stack_field(data_samples, 'has_pose', hint)
+    gt_R = torch.where(labelled[:, None, None],
+                       stack_field(data_samples, 'gt_R', hint).float(),
+                       torch.eye(3, device=device))
+    gt_t = torch.where(labelled[:, None],
+                       stack_field(data_samples, 'gt_t', hint).float(),
+                       torch.tensor([0.0, 0.0, 1000.0], device=device))
+    return labelled, gt_R, gt_t
+
+
 def object_rows(objects: Optional[ObjectTable], lookup: torch.Tensor,
                 data_samples: Sequence, head: str) -> torch.Tensor:
     """Row of each sample's object in a head's per-object buffers (a gather
@@ -381,16 +398,9 @@ class PoseRegressionHead(BaseModule):
         hint = ('the pose loss needs gt_R / gt_t on every training sample '
                 '(has_pose says which are used)')
         with _no_autocast(R.device):
-            labelled = stack_field(data_samples, 'has_pose', hint)
+            labelled, gt_R, gt_t = labelled_poses(data_samples, hint,
+                                                  R.device)
             weight = labelled.float()
-            # unlabelled frames' labels are untrusted (maybe NaN): a fixed
-            # finite pose stands in, so no NaN reaches a gradient
-            gt_R = torch.where(labelled[:, None, None],
-                               stack_field(data_samples, 'gt_R', hint).float(),
-                               torch.eye(3, device=R.device))
-            gt_t = torch.where(labelled[:, None],
-                               stack_field(data_samples, 'gt_t', hint).float(),
-                               R.new_tensor([0.0, 0.0, 1000.0]))
             rows = self._object_rows(data_samples)
             points = self.obj_points[rows]
             symmetric = self.obj_symmetric[rows]

@@ -18,7 +18,7 @@ from posessl.geometry import (
 from posessl.registry import MODELS
 from posessl.structures import ObjectTable, stack_field
 
-from .heads import _CROP_HINT, _no_autocast, object_rows
+from .heads import _CROP_HINT, _no_autocast, labelled_poses, object_rows
 
 __all__ = ['KeypointPnPHead']
 
@@ -132,14 +132,9 @@ class KeypointPnPHead(BaseModule):
         """
         hint = ('the keypoint loss needs gt_R / gt_t on every training '
                 'sample (has_pose says which are used)')
-        labelled = stack_field(data_samples, 'has_pose', hint)
         crop_K = stack_field(data_samples, 'crop_K', _CROP_HINT).float()
-        gt_R = torch.where(labelled[:, None, None],
-                           stack_field(data_samples, 'gt_R', hint).float(),
-                           torch.eye(3, device=crop_K.device))
-        gt_t = torch.where(labelled[:, None],
-                           stack_field(data_samples, 'gt_t', hint).float(),
-                           crop_K.new_tensor([0.0, 0.0, 1000.0]))
+        labelled, gt_R, gt_t = labelled_poses(data_samples, hint,
+                                              crop_K.device)
         points = self.obj_keypoints[self._object_rows(data_samples)]
         pixels = project_points(points, gt_R, gt_t, crop_K)
         return dict(pixels=pixels,
