@@ -196,6 +196,12 @@ def run(cmd: List[str], log: str, threads: Optional[int] = None) -> float:
     return time.time() - start
 
 
+def pose_iters(config: str, args: argparse.Namespace) -> int:
+    """The pose runs' iterations: ``--iters``, else the config's."""
+    return args.iters or Config.fromfile(osp.join(
+        REPO, config)).train_cfg.max_iters
+
+
 def result_file(method: str, fraction: float, seed: int,
                 args: argparse.Namespace) -> str:
     """Where one run's result row is kept (its presence = finished)."""
@@ -231,8 +237,7 @@ def train_and_test(method: str, fraction: float, seed: int,
         ]
     # the configs' own schedule unless --iters stretches it
     schedule = iteration_schedule_options(args.iters) if args.iters else []
-    iters = args.iters or Config.fromfile(osp.join(
-        REPO, config)).train_cfg.max_iters
+    iters = pose_iters(config, args)
     extra: Dict[str, object] = {}
     if method == 'ssl-ft-pseudo':
         pseudo, extra = pseudo_labels(fraction, seed, args, ssl_ckpt,
@@ -290,8 +295,7 @@ def pseudo_labels(fraction: float, seed: int, args: argparse.Namespace,
     teacher = osp.relpath(
         osp.dirname(result_file('ssl-ft', fraction, seed, args)), REPO)
     config = args.pose_configs['ssl-ft']
-    iters = args.iters or Config.fromfile(osp.join(
-        REPO, config)).train_cfg.max_iters
+    iters = pose_iters(config, args)
     out = osp.join(run_dir, 'pseudo_labels.json')
     run(['tools/pseudo_label.py', config,
          osp.join(teacher, 'train', f'iter_{iters}.pth'), '--out', out,
