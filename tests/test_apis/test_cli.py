@@ -3,7 +3,6 @@
 ``vis_data/scalars.json`` and TensorBoard events hold the test metrics,
 and ``tools/infer.py`` prints the inferencer's pose."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 import re
@@ -16,9 +15,9 @@ from posessl.apis import PoseInferencer
 from posessl.evaluation.bop_csv import read_bop_csv
 from posessl.visualization import load_rgb
 from posessl.visualization.metrics_hook import scalar_metrics
-from tests.test_engine._cli import run_tool
+from tests.test_engine._cli import load_tool, run_tool
 
-from .tiny_pose import REPO, frame_infos, tiny_checkpoint, tiny_config
+from .tiny_pose import frame_infos, tiny_checkpoint, tiny_config
 
 
 @pytest.fixture(scope='module')
@@ -113,11 +112,7 @@ def test_scalar_metrics_keeps_single_numbers_only():
 
 
 def _infer_tool():
-    spec = importlib.util.spec_from_file_location(
-        'tools_infer', osp.join(REPO, 'tools', 'infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/infer.py')
 
 
 def test_infer_tool_prints_the_pose_and_saves_the_overlay(

@@ -10,6 +10,7 @@ import yaml
 
 from posessl.datasets import DataError
 from posessl.registry import DATASETS
+from tests.test_engine._cli import load_tool
 
 from . import builders
 
@@ -175,7 +176,6 @@ def test_skips_are_recorded_across_processes_and_totalled(bop, tmp_path,
                                                          monkeypatch):
     """Every skip is appended to the record the training tool names (loader
     workers inherit it), and the tool reports the total in one line."""
-    import importlib.util
     import logging
 
     from posessl.datasets.transforms.loading import SKIP_RECORD_ENV
@@ -192,10 +192,7 @@ def test_skips_are_recorded_across_processes_and_totalled(bop, tmp_path,
     lines = record.read_text().splitlines()
     # at least one skip per call (a redraw may land on the bad frame again)
     assert len(lines) >= 3 and all(str(bad_img) in line for line in lines)
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', builders.REPO_ROOT / 'tools' / 'train.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/train.py')
 
     class Runner:
         logger = logging.getLogger('skip-report-test')

@@ -23,7 +23,7 @@ from posessl.engine import (
 )
 from posessl.engine.checkpoint_safety import AtomicLocalBackend
 
-from ._cli import REPO, TOY_CONFIG, run_tool
+from ._cli import REPO, TOY_CONFIG, load_tool, run_tool
 
 
 def _error_line(proc: subprocess.CompletedProcess) -> str:
@@ -210,11 +210,7 @@ def test_atomic_put_replaces_whole_or_leaves_the_old_file(tmp_path):
 
 def test_pipeline_retrains_a_stage_whose_final_checkpoint_is_cut_off(
         trained, tmp_path, monkeypatch):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'run_pipeline', osp.join(REPO, 'tools', 'run_pipeline.py'))
-    pipeline = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pipeline)
+    pipeline = load_tool('tools/run_pipeline.py')
     work_dir = str(tmp_path / 'stage')
     shutil.copytree(trained, work_dir)
     final = osp.join(work_dir, 'epoch_2.pth')

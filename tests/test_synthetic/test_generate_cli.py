@@ -1,7 +1,6 @@
 """Determinism, depth, border-cut frames, output-folder safety and the CLI,
 on a few tiny (160 x 120) generations."""
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,11 +13,11 @@ from synthetic_helpers import EDGE_SLACK
 
 from posessl.geometry import project_points
 from posessl.synthetic import LINEMOD_K, generate_synthetic_linemod
+from tests.test_engine._cli import load_tool
 
 # every test here renders: skipped with the reason where EGL is missing
 pytestmark = pytest.mark.usefixtures('egl')
 
-REPO = Path(__file__).resolve().parents[2]
 W, H = 160, 120
 # seed 79: six of object 1's eight train frames are cut by the image border
 TINY = dict(num_objects=2, train_frames=8, test_frames=3, width=W, height=H,
@@ -214,12 +213,7 @@ def test_without_egl_nothing_is_written(tmp_path, monkeypatch):
 
 
 def _cli():
-    path = REPO / 'tools' / 'make_synthetic_linemod.py'
-    spec = importlib.util.spec_from_file_location('make_synthetic_linemod',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/make_synthetic_linemod.py')
 
 
 def test_cli_writes_a_set_and_refuses_to_overwrite(tmp_path, capsys):

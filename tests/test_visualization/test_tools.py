@@ -1,8 +1,6 @@
 """tools/visualize_pose.py and tools/analysis/embedding_map.py, run on a toy
 model whose embedding is its input rotation, so every number is known."""
-import importlib.util
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,19 +19,11 @@ from posessl.visualization import (
     load_rgb,
     save_png,
 )
+from tests.test_engine._cli import load_tool
 
-REPO = Path(__file__).resolve().parents[2]
 CAM_K = np.array([[60.0, 0.0, 32.0], [0.0, 60.0, 24.0], [0.0, 0.0, 1.0]])
 POINTS = np.random.default_rng(0).normal(size=(100, 3)) * [12.0, 9.0, 7.0]
 TURN = Rotation.from_euler('z', 10, degrees=True).as_matrix()
-
-
-def load_tool(relative: str):
-    spec = importlib.util.spec_from_file_location(
-        relative.replace('/', '_')[:-3], REPO / relative)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @DATASETS.register_module(force=True)

@@ -1,6 +1,5 @@
 """tools/analysis/triplet_views.py: the sampler's pairs measured against
 the annotated rotations, checked with scipy on the tiny synthetic set."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,16 +7,14 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from tests.test_engine._cli import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
 SSL_CONFIG = str(REPO / 'configs' / 'ssl' / 'ssl_r18_1xb32-5e_synthetic.py')
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'triplet_views', REPO / 'tools' / 'analysis' / 'triplet_views.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/triplet_views.py')
 
 
 def test_angles_match_scipy_on_the_drawn_triplets(synthetic_root, capsys):
