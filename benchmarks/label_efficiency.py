@@ -432,10 +432,15 @@ def nearest_neighbour(fraction: float, seed: int, args: argparse.Namespace,
     metric = ADDMetric()
     metric.dataset_meta = test.metainfo
     metric.process({}, results)
-    metrics = {
-        f'add/{k}': v
-        for k, v in metric.compute_metrics(metric.results).items()
-    }
+    scores, table = metric.score(metric.results)
+    # the per-object table goes to the run's log, as a trained run's goes
+    # to its test.log
+    log = osp.join(osp.dirname(result_file('nearest-neighbour', fraction,
+                                           seed, args)), 'test.log')
+    os.makedirs(osp.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(table + '\n')
+    metrics = {f'add/{k}': v for k, v in scores.items()}
     return row('nearest-neighbour', fraction, seed, len(labelled), metrics,
                time.time() - start)
 

@@ -227,6 +227,24 @@ def test_symmetric_ids_are_configurable():
     assert metrics['eggbox/ADD_AUC'] <= exp[10]['auc'] + 1e-9
 
 
+def test_score_is_compute_metrics_without_logging(capsys):
+    """``score`` gives compute_metrics' numbers and the table it would log,
+    and prints nothing (the benchmark's baseline writes it to its log)."""
+    metric = METRICS.build(dict(type='ADDMetric'))
+    metric.dataset_meta = FakePoseDataset().metainfo
+    ds, model = FakePoseDataset(), FixedPredictionModel()
+    samples = model([], [ds[i]['data_samples'] for i in range(NUM_FRAMES)],
+                    mode='predict')
+    metric.process({}, [s.to_dict() for s in samples])
+    capsys.readouterr()
+    metrics, table = metric.score(metric.results)
+    assert capsys.readouterr().out == ''
+    assert metrics == score_fixed_predictions()
+    assert f"{metrics['ADD(-S)_0.1d']:.2f}" in table
+    with pytest.raises(ValueError, match='no predictions'):
+        metric.score([])
+
+
 def test_thirteen_object_mean_leaves_out_bowl_and_cup():
     rng = np.random.default_rng(0)
     ids = tuple(range(1, 16))

@@ -213,8 +213,9 @@ class ADDMetric(BaseMetric):
                                 'cpu')
         return torch.device(self.device)
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Score every object, log the table, write the CSV if asked."""
+    def score(self, results: List[dict]) -> Tuple[Dict[str, float], str]:
+        """The metrics of ``results`` (dicts as :meth:`process` keeps them)
+        and their per-object table as text; logs and writes nothing."""
         if not results:
             raise ValueError('ADDMetric: no predictions to evaluate')
         table = self._checked_table(sorted({r['obj_id'] for r in results}))
@@ -222,8 +223,12 @@ class ADDMetric(BaseMetric):
         mean_ids = mean_obj_ids(list(scores), self.mean_exclude_obj_ids)
         metrics = metric_values(scores, mean_ids, self.settings,
                                 len(results))
-        print_log('\n' + format_table(scores, mean_ids, self.settings),
-                  logger='current')
+        return metrics, format_table(scores, mean_ids, self.settings)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Score every object, log the table, write the CSV if asked."""
+        metrics, text = self.score(results)
+        print_log('\n' + text, logger='current')
         if metrics['num_invalid']:
             print_log(f"ADDMetric: {metrics['num_invalid']} invalid "
                       'predictions (NaN/inf or non-orthonormal R) counted '
