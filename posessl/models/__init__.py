@@ -5,7 +5,12 @@ Importing this package registers every component in posessl's MODELS.
 from . import losses  # noqa: F401
 from .backbones import TorchvisionResNet, TorchvisionVGG
 from .data_preprocessor import PoseDataPreprocessor
-from .heads import CosineContrastiveHead, PoseRegressionHead
+from .heads import (
+    CosineContrastiveHead,
+    PoseRegressionHead,
+    QuarterTurnHead,
+    quarter_turns,
+)
 from .keypoint_head import KeypointPnPHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
@@ -14,7 +19,8 @@ from .utils import infer_out_channels, pool_features
 
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
-    'CosineContrastiveHead', 'PoseRegressionHead', 'KeypointPnPHead',
+    'CosineContrastiveHead', 'QuarterTurnHead', 'quarter_turns',
+    'PoseRegressionHead', 'KeypointPnPHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
     'pool_features', 'infer_out_channels'
 ]

@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 
 from posessl.registry import MODELS
 
+from .heads import quarter_turns
 from .utils import infer_out_channels, pool_features
 
 __all__ = ['ContrastivePretrainer', 'build_data_preprocessor']
@@ -40,6 +41,12 @@ class ContrastivePretrainer(BaseModel):
             output (an mmpretrain backbone's last feature map is pooled).
         neck: projection config; ``in_channels`` is filled in.
         head: contrastive head config.
+        turn_head: optional in-plane pretext head (``QuarterTurnHead``;
+            ``in_channels`` is filled in): each anchor is also given
+            ``i % 4`` quarter turns (:func:`~posessl.models.heads.quarter_turns`)
+            and the head names the turn from its pooled backbone features.
+            The turned anchors go through the backbone in the same call as
+            the triplets (4B images), so they share its BatchNorm batch.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
     """
@@ -48,6 +55,7 @@ class ContrastivePretrainer(BaseModel):
                  backbone: dict,
                  neck: dict,
                  head: dict,
+                 turn_head: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
@@ -59,6 +67,12 @@ class ContrastivePretrainer(BaseModel):
             neck['in_channels'] = infer_out_channels(self.backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
+        self.turn_head = None
+        if turn_head is not None:
+            turn_head = dict(turn_head)
+            if turn_head.get('in_channels') is None:
+                turn_head['in_channels'] = infer_out_channels(self.backbone)
+            self.turn_head = MODELS.build(turn_head)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, D)."""
@@ -84,11 +98,23 @@ class ContrastivePretrainer(BaseModel):
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[Sequence] = None
              ) -> Dict[str, torch.Tensor]:
-        """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch."""
+        """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch; with a
+        ``turn_head`` the contrastive loss is ``loss_view``, beside
+        ``loss_turn`` and ``turn_acc``."""
         batch = self._split(inputs, data_samples)
-        z = self.embed(inputs)
-        return self.head.loss(z[:batch], z[batch:2 * batch], z[2 * batch:],
-                              data_samples)
+        if self.turn_head is None:
+            z = self.embed(inputs)
+            return self.head.loss(z[:batch], z[batch:2 * batch],
+                                  z[2 * batch:], data_samples)
+        turned, turns = quarter_turns(inputs[:batch])
+        feats = self.extract_feat(torch.cat([inputs, turned]))
+        z = F.normalize(self.neck(feats[:3 * batch]).float(), dim=-1)
+        losses = self.head.loss(z[:batch], z[batch:2 * batch],
+                                z[2 * batch:], data_samples)
+        # 'loss' is the sum MMEngine logs; the parts get their own names.
+        losses['loss_view'] = losses.pop('loss')
+        losses.update(self.turn_head.loss(feats[3 * batch:], turns))
+        return losses
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence] = None

@@ -57,7 +57,7 @@ class NonFiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch=None, outputs=None) -> None:
-        losses = {key: float(value) for key, value in (outputs or {}).items()
+        losses = {key: _scalar(value) for key, value in (outputs or {}).items()
                   if 'loss' in key}
         where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1})'
         terms = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
@@ -107,6 +107,14 @@ def _model_state(runner) -> Dict[str, torch.Tensor]:
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
     return model.state_dict()
+
+
+def _scalar(value) -> float:
+    """A logged loss as a float (detached first: the summed ``loss`` that
+    MMEngine's ``parse_losses`` logs still carries its graph)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach()
+    return float(value)
 
 
 def _non_finite(state: Dict[str, torch.Tensor]) -> List[str]:
