@@ -101,7 +101,8 @@ METRIC = 'add/ADD(-S)_0.1d'
 FIELDS = [
     'method', 'label_fraction', 'seed', 'labelled_frames', 'ADD(-S)_0.1d',
     'ADD(-S)_AUC', 'rot_err_median_deg', 'trans_err_median_mm',
-    'fit_ADD(-S)_0.1d', 'fit_rot_err_median_deg', 'iters', 'train_s'
+    'fit_ADD(-S)_0.1d', 'fit_rot_err_median_deg', 'iters', 'precision',
+    'train_s'
 ]
 
 
@@ -159,6 +160,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--imagenet-checkpoint',
         default=None,
         help='a local torchvision ResNet18 state dict; adds imagenet-ft')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='train the pose runs in bfloat16 autocast (tools/train.py '
+        '--amp; on a CPU with native bfloat16 about 1.5x faster; the '
+        'self-supervised model stays float32); its runs are kept apart '
+        '(folders ending in _bf16, precision bf16)')
     parser.add_argument('--num-workers', type=int, default=0)
     parser.add_argument(
         '--report',
@@ -234,6 +242,8 @@ def result_file(method: str, fraction: float, seed: int,
     name = f'{method}_{fraction * 100:g}pct'
     if method != 'nearest-neighbour':
         name += f'_{pose_iters(method, fraction, args)}it'
+        if args.amp:
+            name += '_bf16'
     return osp.join(REPO, args.work_dir, f'{name}_seed{seed}',
                     'result.json')
 
@@ -273,9 +283,10 @@ def train_and_test(method: str, fraction: float, seed: int,
                                       threads, run_dir)
         init.append(f'train_dataloader.dataset.pseudo_labels={pseudo}')
     train_dir = osp.join(run_dir, 'train')
+    amp = ['--amp'] if args.amp else []
     train_s = run([
-        'tools/train.py', config, '--work-dir', train_dir, '--cfg-options'
-    ] + data + init + schedule + [
+        'tools/train.py', config, '--work-dir', train_dir
+    ] + amp + ['--cfg-options'] + data + init + schedule + [
         'default_hooks.logger.interval=100',
         f'default_hooks.checkpoint.interval={iters}',
         f'train_dataloader.dataset.label_fraction={fraction}',
@@ -300,7 +311,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     if not fit:
         raise RunFailed(f'no fit metrics under {fit_dir}')
     return dict(row(method, fraction, seed, labelled_frames(args, fraction),
-                    metrics, train_s, fit, iters), **extra)
+                    metrics, train_s, fit, iters,
+                    'bf16' if args.amp else 'fp32'), **extra)
 
 
 _cell_locks: Dict[tuple, threading.Lock] = {}
@@ -340,9 +352,11 @@ def pseudo_labels(fraction: float, seed: int, args: argparse.Namespace,
 def row(method: str, fraction: float, seed: int, n_labelled: int,
         metrics: Dict[str, float], train_s: float,
         fit: Optional[Dict[str, float]] = None,
-        iters: Optional[int] = None) -> dict:
+        iters: Optional[int] = None,
+        precision: Optional[str] = None) -> dict:
     """One result row; ``fit`` holds the metrics on the labelled training
-    frames and ``iters`` the training iterations (neither for the
+    frames, ``iters`` the training iterations and ``precision`` the
+    training's (``'fp32'`` or ``'bf16'``; none of them for the
     training-free baseline)."""
     fit = fit or {}
     return {
@@ -358,6 +372,7 @@ def row(method: str, fraction: float, seed: int, n_labelled: int,
         'fit_rot_err_median_deg': fit.get('add/rot_err_median_deg',
                                           float('nan')),
         'iters': iters,
+        'precision': precision,
         'train_s': round(train_s, 1),
     }
 
@@ -478,19 +493,21 @@ def ensure_ssl_checkpoint(args: argparse.Namespace) -> str:
 def print_table(rows: List[dict]) -> None:
     """Per method and fraction: test ADD(-S)@0.1d mean +- std over n seeds,
     the fit on the labelled training frames, median rotation error, the
-    training iterations and mean training wall time. Runs of one method and
-    fraction with different schedules get a row each."""
+    training iterations (and precision when not float32) and mean training
+    wall time. Runs of one method and fraction with different schedules
+    get a row each."""
     fractions = sorted({r['label_fraction'] for r in rows})
     print('\nADD(-S)@0.1d (%) on the test split, mean +- std over n seeds; '
           'fit = the same on the labelled training frames; median rotation '
           'error (deg); training iterations; mean training wall time (s)')
-    width = 48
+    width = 53
     print(f"{'method':<18}" + ''.join(
         f'{f * 100:>6g}% labels'.ljust(width) for f in fractions))
     for method in sorted({r['method'] for r in rows}):
         mine = [r for r in rows if r['method'] == method]
-        schedules = {f: sorted({r.get('iters') or 0
-                                for r in mine if r['label_fraction'] == f})
+        schedules = {f: sorted({_schedule(r) for r in mine
+                                if r['label_fraction'] == f},
+                               key=lambda s: (s[0], s[1] != 'fp32', s[1]))
                      for f in fractions}
         for layer in range(max(len(s) for s in schedules.values())):
             cells = []
@@ -498,14 +515,20 @@ def print_table(rows: List[dict]) -> None:
                 if layer >= len(schedules[fraction]):
                     cells.append(' ' * width)
                     continue
-                iters = schedules[fraction][layer]
+                schedule = schedules[fraction][layer]
                 sel = [r for r in mine if r['label_fraction'] == fraction
-                       and (r.get('iters') or 0) == iters]
-                cells.append(_cell(sel, iters).ljust(width))
+                       and _schedule(r) == schedule]
+                cells.append(_cell(sel, schedule).ljust(width))
             print(f"{method if layer == 0 else '':<18}" + ''.join(cells))
 
 
-def _cell(sel: List[dict], iters: int) -> str:
+def _schedule(r: dict) -> tuple:
+    """A run's training schedule: (iterations, 0 for the training-free
+    baseline; precision, rows from before the column: float32)."""
+    return (r.get('iters') or 0, r.get('precision') or 'fp32')
+
+
+def _cell(sel: List[dict], schedule: tuple) -> str:
     acc = np.array([r['ADD(-S)_0.1d'] for r in sel])
     fits = [float(r.get('fit_ADD(-S)_0.1d', 'nan')) for r in sel]
     fits = [f for f in fits if not np.isnan(f)]
@@ -513,9 +536,11 @@ def _cell(sel: List[dict], iters: int) -> str:
     rot = np.median([r['rot_err_median_deg'] for r in sel])
     secs = np.mean([r['train_s'] for r in sel])
     spread = f'+-{acc.std():.1f}' if len(sel) > 1 else ''
-    schedule = f'{iters}it' if iters else '-'
+    iters, precision = schedule
+    label = '-' if not iters else f'{iters}it' + (
+        '' if precision == 'fp32' else f' {precision}')
     return (f'{acc.mean():>5.1f}{spread:<7}n{len(sel)} fit {fit} '
-            f'{rot:>5.1f}deg {schedule:>6} {secs:>4.0f}s')
+            f'{rot:>5.1f}deg {label:>11} {secs:>4.0f}s')
 
 
 def plot(rows: List[dict], out: str, dataset: str) -> None:
@@ -661,7 +686,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(f'machine: {os.cpu_count()} CPU cores, torch '
           f'{torch.__version__}, '
           f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"  # noqa: E501
-          f'; pose schedule: {iters} iterations, batch 32, 64 px; '
+          f'; pose schedule: {iters} iterations, batch 32, 64 px, '
+          f"{'bfloat16 autocast' if args.amp else 'float32'}; "
           f'{args.jobs} run(s) at a time; this call took '
           f'{time.time() - start:.0f} s')
 

@@ -29,7 +29,10 @@ and their ratio (``--overhead-only`` stops there).
 (1.00 = no overhead). On CUDA the variants ``cl-input`` (the preprocessor's
 default: channels-last inputs only), ``cl`` (channels-last inputs and
 weights), ``amp`` (``AmpOptimWrapper``, bfloat16 where supported, else
-float16; ``autocast`` at test time) and ``amp+cl`` are timed too, and
+float16; ``autocast`` at test time) and ``amp+cl`` are timed too; on a CPU
+``cl`` and, where it runs bfloat16 natively, ``amp``
+(``BF16AutocastOptimWrapper``, what ``tools/train.py --amp`` uses there)
+and ``amp+cl``; and
 ``t/t_fp32`` is each variant's posessl step time divided by that of the
 float32 contiguous (NCHW) model. All ratios are time ratios: below 1 is
 faster.
@@ -377,11 +380,12 @@ def build_model(model_cfg: dict, device: torch.device,
 
 
 def amp_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16 where the GPU supports it, else float16."""
+    """bfloat16 where the GPU supports it, else float16; bfloat16 on the
+    CPU (``BF16AutocastOptimWrapper``)."""
     from posessl.engine.runner_setup import amp_dtype_name
     if device.type == 'cuda':
         return getattr(torch, amp_dtype_name())
-    return torch.float16
+    return torch.bfloat16
 
 
 # ----------------------------------------------------------------- steps
@@ -404,9 +408,11 @@ def make_steps(model, optim_cfg: dict, device: torch.device, amp: bool,
 
     dtype = amp_dtype(device)
     optim_cfg = copy.deepcopy(optim_cfg)
-    if amp:
+    if amp and device.type == 'cuda':
         optim_cfg['type'] = 'AmpOptimWrapper'
         optim_cfg['dtype'] = str(dtype).split('.')[-1]
+    elif amp:  # what tools/train.py --amp picks on a CPU
+        optim_cfg['type'] = 'posessl.BF16AutocastOptimWrapper'
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     # the same optimizer, built by hand for the plain loop
     opt_cfg = dict(optim_cfg['optimizer'])
@@ -683,13 +689,16 @@ def main() -> None:
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    from posessl.engine.optim_wrappers import cpu_supports_bf16
+    cpu_variants = ['fp32', 'amp', 'cl', 'amp+cl'] if cpu_supports_bf16() \
+        else ['fp32', 'cl']
     chosen = args.variants or (list(VARIANTS)
-                               if device.type == 'cuda' else ['fp32'])
+                               if device.type == 'cuda' else cpu_variants)
     # fp32 first: the reference of t/t_fp32
     variants = ['fp32'] + [v for v in VARIANTS if v in chosen and v != 'fp32']
-    if device.type != 'cuda' and variants != ['fp32']:
-        raise SystemExit('AMP and channels-last are only timed on CUDA; '
-                         'use --variants fp32 on the CPU')
+    if device.type != 'cuda' and not set(variants) <= set(cpu_variants):
+        raise SystemExit(f'on this CPU the variants {cpu_variants} are timed '
+                         '(amp needs native bfloat16)')
     warmup = args.warmup if args.warmup is not None else (
         10 if device.type == 'cuda' else 1)
     run_runner = args.runner

@@ -73,6 +73,7 @@ MINIMAL = {
             head=dict(type='PoseRegressionHead')),
         'ProjectionNeck': lambda root: dict(
             type='ProjectionNeck', in_channels=512),
+        'QuarterTurnHead': lambda root: dict(type='QuarterTurnHead'),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
     },
@@ -90,6 +91,12 @@ MINIMAL = {
             type='PoseVisualizationHook'),
     },
     'MODEL_WRAPPERS': {},  # needs a process group: see test_distributed.py
+    'OPTIM_WRAPPERS': {
+        'BF16AutocastOptimWrapper': lambda root: dict(
+            type='BF16AutocastOptimWrapper',
+            optimizer=torch.optim.SGD(torch.nn.Linear(2, 1).parameters(),
+                                      lr=0.1)),
+    },
     'VISUALIZERS': {
         'PoseVisualizer': lambda root: dict(
             type='PoseVisualizer', name='registry-test'),

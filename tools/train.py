@@ -46,7 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from the given checkpoint, or, with no value, from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision (CUDA only)')
+        '--amp', action='store_true',
+        help='mixed precision: on a GPU bf16 where supported, else fp16; '
+        'on a CPU with native bf16 (AVX512-BF16, AMX) bf16 autocast')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',

@@ -14,10 +14,12 @@ from .hooks import (
     NonFiniteLossHook,
 )
 from .model_wrappers import DeviceAwareDistributedDataParallel
+from .optim_wrappers import BF16AutocastOptimWrapper, cpu_supports_bf16
 
 __all__ = [
-    'BopTimeHook', 'CheckpointError', 'CheckpointMatchHook',
+    'BF16AutocastOptimWrapper', 'BopTimeHook', 'CheckpointError',
+    'CheckpointMatchHook',
     'DatasetMetaHook', 'DeviceAwareDistributedDataParallel', 'InterruptHook',
     'NonFiniteLossHook', 'TrainingStopped', 'check_state_dict_keys',
-    'enable_checkpoint_safety', 'load_checkpoint_file'
+    'cpu_supports_bf16', 'enable_checkpoint_safety', 'load_checkpoint_file'
 ]

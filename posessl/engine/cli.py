@@ -23,6 +23,7 @@ import posessl.registry as posessl_registry
 from posessl.datasets.io import DataError
 from posessl.engine.checkpoint_safety import CheckpointError
 from posessl.engine.errors import TrainingStopped
+from posessl.engine.optim_wrappers import cpu_supports_bf16
 from posessl.engine.runner_setup import amp_dtype_name
 from posessl.evaluation.bop_csv import BopCsvError
 
@@ -268,19 +269,26 @@ def check_resumable(work_dir: str) -> str:
 def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
     """Choose the distributed backend and AMP by the device that is present.
 
+    ``--amp``: ``AmpOptimWrapper`` on a GPU (bfloat16 where supported, else
+    float16), ``BF16AutocastOptimWrapper`` on a CPU with native bfloat16.
+
     NCCL on GPUs, gloo on CPUs. On a machine without CUDA MMEngine's own
     ``init_dist`` calls ``torch.cuda.set_device``, which fails, so the gloo
     process group is created here before the Runner starts.
     """
     has_cuda = torch.cuda.is_available()
     if amp:
-        if not has_cuda:
-            raise UserError(
-                '--amp needs a CUDA GPU and none was found; drop --amp to '
-                'train in float32 on the CPU.')
         optim_wrapper = cfg.setdefault('optim_wrapper', {})
-        optim_wrapper['type'] = 'AmpOptimWrapper'
-        optim_wrapper.setdefault('dtype', amp_dtype_name())
+        if has_cuda:
+            optim_wrapper['type'] = 'AmpOptimWrapper'
+            optim_wrapper.setdefault('dtype', amp_dtype_name())
+        elif cpu_supports_bf16():
+            optim_wrapper['type'] = 'posessl.BF16AutocastOptimWrapper'
+        else:
+            raise UserError(
+                '--amp needs a CUDA GPU or a CPU with native bfloat16 '
+                '(AVX512-BF16 or AMX), and this machine has neither; drop '
+                '--amp to train in float32.')
     cfg.launcher = launcher
     if launcher == 'none':
         return

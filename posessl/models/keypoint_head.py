@@ -117,9 +117,11 @@ class KeypointPnPHead(BaseModule):
 
     # ------------------------------------------------------------- forward
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """Keypoints (N, 9, 2) in crop coordinates."""
-        return self.kpt_out(self.fc(feats)).unflatten(-1,
-                                                      (NUM_BOX_KEYPOINTS, 2))
+        """Keypoints (N, 9, 2) in crop coordinates, in float32 even under
+        autocast (sub-pixel positions; see ``PoseRegressionHead.forward``)."""
+        with _no_autocast(feats.device):
+            out = self.kpt_out(self.fc(feats.float()))
+        return out.unflatten(-1, (NUM_BOX_KEYPOINTS, 2))
 
     def target_keypoints(self, data_samples: Sequence,
                          out_size: Sequence[int]) -> Dict[str, torch.Tensor]:

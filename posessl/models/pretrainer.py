@@ -43,8 +43,8 @@ class ContrastivePretrainer(BaseModel):
         head: contrastive head config.
         turn_head: optional in-plane pretext head (``QuarterTurnHead``;
             ``in_channels`` is filled in): each anchor is also given
-            ``i % 4`` quarter turns (:func:`~posessl.models.heads.quarter_turns`)
-            and the head names the turn from its pooled backbone features.
+            ``i % 4`` quarter turns (:func:`.heads.quarter_turns`) and the
+            head names the turn from its pooled backbone features.
             The turned anchors go through the backbone in the same call as
             the triplets (4B images), so they share its BatchNorm batch.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.

@@ -55,15 +55,20 @@ def test_run_folders_name_the_schedule_so_other_lengths_are_not_reused():
                    '900')
     assert osp.basename(osp.dirname(bench.result_file(
         'ssl-ft', 0.1, 2, longer))) == 'ssl-ft_10pct_900it_seed2'
+    amp = _args('--dataset', 'realmesh', '--work-dir', 'wd', '--amp')
+    assert osp.basename(osp.dirname(bench.result_file(
+        'scratch', 0.02, 1, amp))) == 'scratch_2pct_600it_bf16_seed1'
+    assert osp.basename(osp.dirname(bench.result_file(
+        'nearest-neighbour', 0.02, 0, amp))) == 'nearest-neighbour_2pct_seed0'
 
 
-def _row(method, fraction, seed, acc, iters):
+def _row(method, fraction, seed, acc, iters, precision='fp32'):
     return bench.row(method, fraction, seed, 10, {
         bench.METRIC: acc,
         'add/ADD(-S)_AUC': 0.0,
         'add/rot_err_median_deg': 1.0,
         'add/trans_err_median_mm': 1.0,
-    }, 60.0, {bench.METRIC: 100.0}, iters)
+    }, 60.0, {bench.METRIC: 100.0}, iters, precision)
 
 
 def test_table_gives_each_schedule_its_own_mean(capsys):
@@ -84,6 +89,22 @@ def test_table_gives_each_schedule_its_own_mean(capsys):
     assert second.startswith(' ' * 18)  # the same method, its other runs
     assert '98.5+-0.5' in second and '1200it' in second
     assert '70.0' not in second
+
+
+def test_table_keeps_bf16_runs_apart_from_float32_ones(capsys):
+    rows = [
+        _row('scratch', 0.1, 0, 80.0, 600),
+        _row('scratch', 0.1, 1, 82.0, 600),
+        _row('scratch', 0.1, 0, 60.0, 600, 'bf16'),
+        # a row written before the precision column reads as float32
+        dict(_row('scratch', 0.1, 2, 84.0, 600), precision=None),
+    ]
+    bench.print_table(rows)
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if ' n3 ' in line or ' n1 ' in line]
+    assert len(lines) == 2
+    assert '82.0+-1.6' in lines[0] and '600it ' in lines[0]
+    assert '60.0' in lines[1] and '600it bf16' in lines[1]
 
 
 @pytest.mark.parametrize('argv', [['--iters', '0'], ['--iters', '-5']])
