@@ -580,6 +580,7 @@ def plot(rows: List[dict], out: str, dataset: str) -> None:
     fig.suptitle(f'posessl label efficiency ({dataset} set, CPU scale)')
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    plt.close(fig)  # one figure per finished run would pile up otherwise
 
 
 def finished_rows(args: argparse.Namespace) -> List[dict]:
