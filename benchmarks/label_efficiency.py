@@ -235,6 +235,11 @@ def pose_iters(method: str, fraction: float,
         fraction) or config_iters(args.pose_configs[method]))
 
 
+def precision(args: argparse.Namespace) -> str:
+    """The pose runs' training precision: ``'bf16'`` with ``--amp``."""
+    return 'bf16' if args.amp else 'fp32'
+
+
 def result_file(method: str, fraction: float, seed: int,
                 args: argparse.Namespace) -> str:
     """Where one run's result row is kept (its presence = finished); the
@@ -243,7 +248,7 @@ def result_file(method: str, fraction: float, seed: int,
     if method != 'nearest-neighbour':
         name += f'_{pose_iters(method, fraction, args)}it'
         if args.amp:
-            name += '_bf16'
+            name += f'_{precision(args)}'
     return osp.join(REPO, args.work_dir, f'{name}_seed{seed}',
                     'result.json')
 
@@ -311,8 +316,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     if not fit:
         raise RunFailed(f'no fit metrics under {fit_dir}')
     return dict(row(method, fraction, seed, labelled_frames(args, fraction),
-                    metrics, train_s, fit, iters,
-                    'bf16' if args.amp else 'fp32'), **extra)
+                    metrics, train_s, fit, iters, precision(args)),
+                **extra)
 
 
 _cell_locks: Dict[tuple, threading.Lock] = {}

@@ -218,14 +218,16 @@ class QuarterTurnHead(BaseModule):
         self.loss_weight = loss_weight
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """Turn logits (N, 4) from pooled features (N, in_channels)."""
-        return self.fc(feats)
+        """Turn logits (N, 4) from pooled features (N, in_channels), in
+        float32 even under autocast, like the pose heads' outputs."""
+        with _no_autocast(feats.device):
+            return self.fc(feats.float())
 
     def loss(self, feats: torch.Tensor,
              turns: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Loss dict from pooled features (N, C) and their turns (N,)."""
+        logits = self(feats)
         with _no_autocast(feats.device):
-            logits = self.fc(feats.float())
             loss = nn.functional.cross_entropy(logits, turns)
             with torch.no_grad():
                 acc = (logits.argmax(dim=1) == turns).float().mean()

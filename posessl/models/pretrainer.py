@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from posessl.registry import MODELS
 
 from .heads import quarter_turns
-from .utils import infer_out_channels, pool_features
+from .utils import build_on_backbone, pool_features
 
 __all__ = ['ContrastivePretrainer', 'build_data_preprocessor']
 
@@ -62,17 +62,10 @@ class ContrastivePretrainer(BaseModel):
             data_preprocessor=build_data_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        neck = dict(neck)
-        if neck.get('in_channels') is None:
-            neck['in_channels'] = infer_out_channels(self.backbone)
-        self.neck = MODELS.build(neck)
+        self.neck = build_on_backbone(neck, self.backbone)
         self.head = MODELS.build(head)
-        self.turn_head = None
-        if turn_head is not None:
-            turn_head = dict(turn_head)
-            if turn_head.get('in_channels') is None:
-                turn_head['in_channels'] = infer_out_channels(self.backbone)
-            self.turn_head = MODELS.build(turn_head)
+        self.turn_head = None if turn_head is None else build_on_backbone(
+            turn_head, self.backbone)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, D)."""
@@ -80,8 +73,11 @@ class ContrastivePretrainer(BaseModel):
 
     def embed(self, inputs: torch.Tensor) -> torch.Tensor:
         """L2-normalised embeddings (N, E), float32."""
-        z = self.neck(self.extract_feat(inputs))
-        return F.normalize(z.float(), dim=-1)
+        return self.project(self.extract_feat(inputs))
+
+    def project(self, feats: torch.Tensor) -> torch.Tensor:
+        """L2-normalised float32 embeddings of pooled features (N, D)."""
+        return F.normalize(self.neck(feats).float(), dim=-1)
 
     def _split(self, inputs: torch.Tensor,
                data_samples: Optional[Sequence]) -> int:
@@ -102,15 +98,16 @@ class ContrastivePretrainer(BaseModel):
         ``turn_head`` the contrastive loss is ``loss_view``, beside
         ``loss_turn`` and ``turn_acc``."""
         batch = self._split(inputs, data_samples)
-        if self.turn_head is None:
-            z = self.embed(inputs)
-            return self.head.loss(z[:batch], z[batch:2 * batch],
-                                  z[2 * batch:], data_samples)
-        turned, turns = quarter_turns(inputs[:batch])
-        feats = self.extract_feat(torch.cat([inputs, turned]))
-        z = F.normalize(self.neck(feats[:3 * batch]).float(), dim=-1)
+        images = inputs
+        if self.turn_head is not None:
+            turned, turns = quarter_turns(inputs[:batch])
+            images = torch.cat([inputs, turned])
+        feats = self.extract_feat(images)
+        z = self.project(feats[:3 * batch])
         losses = self.head.loss(z[:batch], z[batch:2 * batch],
                                 z[2 * batch:], data_samples)
+        if self.turn_head is None:
+            return losses
         # 'loss' is the sum MMEngine logs; the parts get their own names.
         losses['loss_view'] = losses.pop('loss')
         losses.update(self.turn_head.loss(feats[3 * batch:], turns))

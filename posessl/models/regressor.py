@@ -10,7 +10,7 @@ from posessl.registry import MODELS
 from posessl.structures import ObjectTable
 
 from .pretrainer import build_data_preprocessor
-from .utils import infer_out_channels, pool_features
+from .utils import build_on_backbone, pool_features
 
 __all__ = ['PoseRegressor']
 
@@ -48,10 +48,7 @@ class PoseRegressor(BaseModel):
             data_preprocessor=build_data_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        head = dict(head)
-        if head.get('in_channels') is None:
-            head['in_channels'] = infer_out_channels(self.backbone)
-        self.head = MODELS.build(head)
+        self.head = build_on_backbone(head, self.backbone)
         self.freeze_backbone = freeze_backbone
         if freeze_backbone:
             for param in self.backbone.parameters():

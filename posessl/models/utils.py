@@ -4,7 +4,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-__all__ = ['pool_features', 'infer_out_channels']
+from posessl.registry import MODELS
+
+__all__ = ['pool_features', 'infer_out_channels', 'build_on_backbone']
 
 
 def pool_features(output: Any) -> torch.Tensor:
@@ -49,3 +51,13 @@ def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
     finally:
         backbone.train(was_training)
     return int(width)
+
+
+def build_on_backbone(cfg: dict, backbone: nn.Module) -> nn.Module:
+    """Build a neck or head that reads ``backbone``'s pooled features, its
+    ``in_channels`` filled in from the backbone where the config leaves it
+    out (or None)."""
+    cfg = dict(cfg)
+    if cfg.get('in_channels') is None:
+        cfg['in_channels'] = infer_out_channels(backbone)
+    return MODELS.build(cfg)
