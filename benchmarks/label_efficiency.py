@@ -76,6 +76,8 @@ DATASETS = {
             'configs/pose/pose_r18-scratch-kpt_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-pseudo':
             'configs/pose/pose_r18-ssl-ft-pseudo_1xb32-600it_realmesh-10pct.py',
+            'ssl-ft-view':
+            'configs/pose/pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py',
         },
         # every label at the configs' 600 iterations underfits (fit = test,
         # 66-92.5 % by seed); 1,200 fit 98-99 % (docs/results.md;
@@ -150,7 +152,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='ssl-ft-kpt / scratch-kpt: the keypoint + PnP head; '
         'ssl-ft-pseudo: ssl-ft trained again with the pseudo-labels its '
         'ssl-ft run (same fraction and seed, run first when missing) gives '
-        'the unlabelled frames (tools/pseudo_label.py)')
+        'the unlabelled frames (tools/pseudo_label.py); ssl-ft-view: ssl-ft '
+        'with the relative-viewpoint loss kept on the unlabelled frames')
     parser.add_argument(
         '--ssl-checkpoint',
         default=None,
@@ -227,6 +230,14 @@ def config_iters(config: str) -> int:
     return Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
 
 
+def train_set_key(config: str) -> str:
+    """The config key of a pose config's training data set: the one inside
+    a ``TripletDataset`` (``ssl-ft-view``) where it is wrapped."""
+    dataset = Config.fromfile(osp.join(REPO, config)).train_dataloader.dataset
+    key = 'train_dataloader.dataset'
+    return key + '.dataset' if dataset.type == 'TripletDataset' else key
+
+
 def pose_iters(method: str, fraction: float,
                args: argparse.Namespace) -> int:
     """A pose run's iterations: ``--iters``, else the data set's schedule
@@ -262,8 +273,9 @@ def train_and_test(method: str, fraction: float, seed: int,
     done = result_file(method, fraction, seed, args)
     run_dir = osp.relpath(osp.dirname(done), REPO)
     config = args.pose_configs[method]
+    train_set = train_set_key(config)
     data = [
-        f'train_dataloader.dataset.data_root={args.data_root}',
+        f'{train_set}.data_root={args.data_root}',
         f'test_dataloader.dataset.data_root={args.data_root}',
         f'train_dataloader.num_workers={args.num_workers}',
         f'train_dataloader.persistent_workers={args.num_workers > 0}',
@@ -273,6 +285,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     init = []
     if method.startswith('ssl-'):
         init = [f'model.backbone.init_cfg.checkpoint={ssl_ckpt}']
+        if 'neck' in Config.fromfile(osp.join(REPO, config)).model:
+            init.append(f'model.neck.init_cfg.checkpoint={ssl_ckpt}')
     elif method == 'imagenet-ft':
         init = [
             f'model.backbone.init_cfg.checkpoint={args.imagenet_checkpoint}',
@@ -286,7 +300,7 @@ def train_and_test(method: str, fraction: float, seed: int,
     if method == 'ssl-ft-pseudo':
         pseudo, extra = pseudo_labels(fraction, seed, args, ssl_ckpt,
                                       threads, run_dir)
-        init.append(f'train_dataloader.dataset.pseudo_labels={pseudo}')
+        init.append(f'{train_set}.pseudo_labels={pseudo}')
     train_dir = osp.join(run_dir, 'train')
     amp = ['--amp'] if args.amp else []
     train_s = run([
@@ -294,7 +308,7 @@ def train_and_test(method: str, fraction: float, seed: int,
     ] + amp + ['--cfg-options'] + data + init + schedule + [
         'default_hooks.logger.interval=100',
         f'default_hooks.checkpoint.interval={iters}',
-        f'train_dataloader.dataset.label_fraction={fraction}',
+        f'{train_set}.label_fraction={fraction}',
         f'randomness.seed={seed}'
     ], osp.join(run_dir, 'train.log'), threads)
     ckpt = osp.join(train_dir, f'iter_{iters}.pth')

@@ -26,7 +26,8 @@ def _name(path: str) -> str:
 def test_config_parses_and_types_are_registered(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'posessl'
-    assert cfg.model.type in ('ContrastivePretrainer', 'PoseRegressor')
+    assert cfg.model.type in ('ContrastivePretrainer', 'PoseRegressor',
+                              'SemiSupervisedPoseRegressor')
     check_registered_types(cfg)  # raises UserError on an unknown type
 
 
@@ -52,6 +53,26 @@ def test_pseudo_label_config_matches_its_teacher():
     assert 'pseudo_labels' not in teacher.train_dataloader.dataset
 
 
+def test_view_config_trains_on_its_base_split_with_the_unlabelled_frames():
+    """The auxiliary-loss config sees the ssl-ft config's split, label
+    fraction and pipeline, plus its unlabelled frames, from the same
+    pretraining checkpoint."""
+    pose = osp.join(REPO, 'configs', 'pose')
+    view = Config.fromfile(osp.join(
+        pose, 'pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py'))
+    base = Config.fromfile(osp.join(
+        pose, 'pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py'))
+    inner = view.train_dataloader.dataset.dataset.to_dict()
+    assert inner.pop('labelled_only') is False
+    expected = base.train_dataloader.dataset.to_dict()
+    expected.pop('labelled_only')
+    assert inner == expected
+    assert view.train_dataloader.sampler.labelled_anchor_share == 0.5
+    ckpt = base.model.backbone.init_cfg.checkpoint
+    assert view.model.backbone.init_cfg.checkpoint == ckpt
+    assert view.model.neck.init_cfg.checkpoint == ckpt
+
+
 SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p or 'realmesh' in p]
 
 
@@ -67,17 +88,19 @@ def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
         # the file is the teacher's work product, absent in tests
         # (tests/test_engine/test_pseudo_label_tool.py loads one)
         inner['pseudo_labels'] = None
-    if 'backbone' in cfg.model and cfg.model.backbone.get('init_cfg'):
-        cfg.model.backbone.init_cfg = None  # no pretraining file in tests
+    for part in ('backbone', 'neck'):  # no pretraining file in tests
+        if part in cfg.model and cfg.model[part].get('init_cfg'):
+            cfg.model[part].init_cfg = None
     with DefaultScope.overwrite_default_scope('posessl'):
         dataset = DATASETS.build(dataset_cfg)
         model = MODELS.build(cfg.model.to_dict())
+    if cfg.model.type != 'ContrastivePretrainer':
+        model.set_dataset_meta(dataset.metainfo)
     if cfg.model.type == 'PoseRegressor':
         from tests.conftest import SYNTHETIC_TINY
         fraction = cfg.train_dataloader.dataset.label_fraction
         per_seq = max(1, int(fraction * SYNTHETIC_TINY['train_frames'] + 0.5))
         assert len(dataset) == per_seq * SYNTHETIC_TINY['num_objects']
-        model.set_dataset_meta(dataset.metainfo)
         batch = [dataset[i] for i in range(min(4, len(dataset)))]
     else:
         from posessl.registry import DATA_SAMPLERS
@@ -91,3 +114,5 @@ def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
     losses = model(**data, mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total) and total > 0
+    if cfg.model.type == 'SemiSupervisedPoseRegressor':
+        assert losses['loss_view'] > 0

@@ -73,6 +73,12 @@ MINIMAL = {
             head=dict(type='PoseRegressionHead')),
         'ProjectionNeck': lambda root: dict(
             type='ProjectionNeck', in_channels=512),
+        'SemiSupervisedPoseRegressor': lambda root: dict(
+            type='SemiSupervisedPoseRegressor',
+            backbone=dict(type='TorchvisionResNet', depth=18),
+            head=dict(type='PoseRegressionHead'),
+            neck=dict(type='ProjectionNeck'),
+            view_head=dict(type='CosineContrastiveHead')),
         'QuarterTurnHead': lambda root: dict(type='QuarterTurnHead'),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),

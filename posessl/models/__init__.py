@@ -1,4 +1,4 @@
-"""Backbones, necks, heads, losses, data preprocessor and the two models.
+"""Backbones, necks, heads, losses, data preprocessor and the models.
 
 Importing this package registers every component in posessl's MODELS.
 """
@@ -14,7 +14,7 @@ from .heads import (
 from .keypoint_head import KeypointPnPHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
-from .regressor import PoseRegressor
+from .regressor import PoseRegressor, SemiSupervisedPoseRegressor
 from .utils import infer_out_channels, pool_features
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     'CosineContrastiveHead', 'QuarterTurnHead', 'quarter_turns',
     'PoseRegressionHead', 'KeypointPnPHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
+    'SemiSupervisedPoseRegressor',
     'pool_features', 'infer_out_channels'
 ]

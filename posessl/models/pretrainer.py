@@ -3,13 +3,17 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from posessl.registry import MODELS
 
 from .heads import quarter_turns
-from .utils import build_on_backbone, pool_features
+from .utils import (
+    build_on_backbone,
+    pool_features,
+    project,
+    triplet_view_loss,
+)
 
 __all__ = ['ContrastivePretrainer', 'build_data_preprocessor']
 
@@ -77,7 +81,7 @@ class ContrastivePretrainer(BaseModel):
 
     def project(self, feats: torch.Tensor) -> torch.Tensor:
         """L2-normalised float32 embeddings of pooled features (N, D)."""
-        return F.normalize(self.neck(feats).float(), dim=-1)
+        return project(self.neck, feats)
 
     def _split(self, inputs: torch.Tensor,
                data_samples: Optional[Sequence]) -> int:
@@ -103,9 +107,8 @@ class ContrastivePretrainer(BaseModel):
             turned, turns = quarter_turns(inputs[:batch])
             images = torch.cat([inputs, turned])
         feats = self.extract_feat(images)
-        z = self.project(feats[:3 * batch])
-        losses = self.head.loss(z[:batch], z[batch:2 * batch],
-                                z[2 * batch:], data_samples)
+        losses = triplet_view_loss(self.neck, self.head, feats[:3 * batch],
+                                   data_samples)
         if self.turn_head is None:
             return losses
         # 'loss' is the sum MMEngine logs; the parts get their own names.

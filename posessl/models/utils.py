@@ -1,12 +1,16 @@
 """Helpers shared by the posessl models."""
-from typing import Any
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from posessl.registry import MODELS
 
-__all__ = ['pool_features', 'infer_out_channels', 'build_on_backbone']
+__all__ = [
+    'pool_features', 'infer_out_channels', 'build_on_backbone',
+    'project', 'triplet_view_loss'
+]
 
 
 def pool_features(output: Any) -> torch.Tensor:
@@ -61,3 +65,20 @@ def build_on_backbone(cfg: dict, backbone: nn.Module) -> nn.Module:
     if cfg.get('in_channels') is None:
         cfg['in_channels'] = infer_out_channels(backbone)
     return MODELS.build(cfg)
+
+
+def project(neck: nn.Module, feats: torch.Tensor) -> torch.Tensor:
+    """L2-normalised float32 embeddings (N, E) of pooled features (N, D)."""
+    return F.normalize(neck(feats).float(), dim=-1)
+
+
+def triplet_view_loss(neck: nn.Module, head: nn.Module, feats: torch.Tensor,
+                      data_samples: Optional[Sequence]
+                      ) -> Dict[str, torch.Tensor]:
+    """The relative-viewpoint loss dict of a triplet batch's pooled features
+    (3B, D): anchors, positives, negatives, projected by ``neck`` and scored
+    by the contrastive ``head`` (``loss``, ``pos_sim``, ``neg_sim``)."""
+    batch = feats.shape[0] // 3
+    z = project(neck, feats)
+    return head.loss(z[:batch], z[batch:2 * batch], z[2 * batch:],
+                     data_samples)

@@ -112,3 +112,21 @@ def test_iterations_must_be_positive(argv, capsys):
     with pytest.raises(SystemExit):
         _args(*argv)
     assert '--iters' in capsys.readouterr().err
+
+
+def test_every_methods_data_options_name_a_key_its_config_has():
+    """``--cfg-options`` on a key the config lacks would build a wrong data
+    set (a ``TripletDataset`` given ``data_root``): the benchmark sets the
+    training set's options where each config keeps it."""
+    from mmengine.config import Config
+    for name, spec in bench.DATASETS.items():
+        for method, config in spec['pose_configs'].items():
+            key = bench.train_set_key(config)
+            cfg = Config.fromfile(osp.join(REPO, config))
+            train_set = cfg
+            for part in key.split('.'):
+                train_set = train_set[part]
+            assert 'data_root' in train_set and 'label_fraction' in \
+                train_set, (name, method, key)
+    assert bench.train_set_key(bench.DATASETS['realmesh']['pose_configs'][
+        'ssl-ft-view']) == 'train_dataloader.dataset.dataset'
