@@ -78,6 +78,10 @@ DATASETS = {
             'configs/pose/pose_r18-ssl-ft-pseudo_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-view':
             'configs/pose/pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py',
+            'ssl-ft-sil':
+            'configs/pose/pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py',
+            'scratch-sil':
+            'configs/pose/pose_r18-scratch-sil_1xb32-600it_realmesh-10pct.py',
         },
         # every label at the configs' 600 iterations underfits (fit = test,
         # 66-92.5 % by seed); 1,200 fit 98-99 % (docs/results.md;
@@ -99,6 +103,9 @@ DATASETS = {
         },
         fraction_iters={}),
 }
+#: Methods that test another method's trained model with a test-time
+#: refiner (``model.refiner`` in their config): method -> the trained one.
+REFINED = {'ssl-ft-sil': 'ssl-ft', 'scratch-sil': 'scratch'}
 METRIC = 'add/ADD(-S)_0.1d'
 FIELDS = [
     'method', 'label_fraction', 'seed', 'labelled_frames', 'ADD(-S)_0.1d',
@@ -301,16 +308,24 @@ def train_and_test(method: str, fraction: float, seed: int,
         pseudo, extra = pseudo_labels(fraction, seed, args, ssl_ckpt,
                                       threads, run_dir)
         init.append(f'{train_set}.pseudo_labels={pseudo}')
-    train_dir = osp.join(run_dir, 'train')
-    amp = ['--amp'] if args.amp else []
-    train_s = run([
-        'tools/train.py', config, '--work-dir', train_dir
-    ] + amp + ['--cfg-options'] + data + init + schedule + [
-        'default_hooks.logger.interval=100',
-        f'default_hooks.checkpoint.interval={iters}',
-        f'{train_set}.label_fraction={fraction}',
-        f'randomness.seed={seed}'
-    ], osp.join(run_dir, 'train.log'), threads)
+    if method in REFINED:  # test-time only: the base run's checkpoint
+        base = REFINED[method]
+        train_s = run_cell(base, fraction, seed, args, ssl_ckpt,
+                           threads)['train_s']
+        train_dir = osp.join(osp.relpath(osp.dirname(
+            result_file(base, fraction, seed, args)), REPO), 'train')
+        data.append(f'model.refiner.models_dir={args.data_root}/models')
+    else:
+        train_dir = osp.join(run_dir, 'train')
+        amp = ['--amp'] if args.amp else []
+        train_s = run([
+            'tools/train.py', config, '--work-dir', train_dir
+        ] + amp + ['--cfg-options'] + data + init + schedule + [
+            'default_hooks.logger.interval=100',
+            f'default_hooks.checkpoint.interval={iters}',
+            f'{train_set}.label_fraction={fraction}',
+            f'randomness.seed={seed}'
+        ], osp.join(run_dir, 'train.log'), threads)
     ckpt = osp.join(train_dir, f'iter_{iters}.pth')
     test_dir = osp.join(run_dir, 'test')
     run(['tools/test.py', config, ckpt, '--work-dir', test_dir,

@@ -88,6 +88,8 @@ def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
         # the file is the teacher's work product, absent in tests
         # (tests/test_engine/test_pseudo_label_tool.py loads one)
         inner['pseudo_labels'] = None
+    if cfg.model.get('refiner'):
+        cfg.model.refiner.models_dir = str(synthetic_root / 'models')
     for part in ('backbone', 'neck'):  # no pretraining file in tests
         if part in cfg.model and cfg.model[part].get('init_cfg'):
             cfg.model[part].init_cfg = None

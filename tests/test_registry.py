@@ -73,6 +73,8 @@ MINIMAL = {
             head=dict(type='PoseRegressionHead')),
         'ProjectionNeck': lambda root: dict(
             type='ProjectionNeck', in_channels=512),
+        'SilhouetteDepthRefiner': lambda root: dict(
+            type='SilhouetteDepthRefiner', models_dir=str(root / 'models')),
         'SemiSupervisedPoseRegressor': lambda root: dict(
             type='SemiSupervisedPoseRegressor',
             backbone=dict(type='TorchvisionResNet', depth=18),

@@ -14,6 +14,7 @@ from .heads import (
 from .keypoint_head import KeypointPnPHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
+from .refiners import SilhouetteDepthRefiner
 from .regressor import PoseRegressor, SemiSupervisedPoseRegressor
 from .utils import infer_out_channels, pool_features
 
@@ -22,6 +23,6 @@ __all__ = [
     'CosineContrastiveHead', 'QuarterTurnHead', 'quarter_turns',
     'PoseRegressionHead', 'KeypointPnPHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
-    'SemiSupervisedPoseRegressor',
+    'SemiSupervisedPoseRegressor', 'SilhouetteDepthRefiner',
     'pool_features', 'infer_out_channels'
 ]

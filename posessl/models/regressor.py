@@ -35,6 +35,8 @@ class PoseRegressor(BaseModel):
             ``KeypointPnPHead``, keypoints + PnP); ``in_channels`` is filled
             in.
         freeze_backbone: linear probe.
+        refiner: optional test-time refinement of the head's poses
+            (``SilhouetteDepthRefiner``), applied in ``predict``.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
     """
@@ -43,6 +45,7 @@ class PoseRegressor(BaseModel):
                  backbone: dict,
                  head: dict,
                  freeze_backbone: bool = False,
+                 refiner: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
@@ -51,6 +54,8 @@ class PoseRegressor(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.head = build_on_backbone(head, self.backbone)
         self.freeze_backbone = freeze_backbone
+        # not a module: no weights, nothing in the checkpoint
+        self.refiner = None if refiner is None else MODELS.build(refiner)
         if freeze_backbone:
             for param in self.backbone.parameters():
                 param.requires_grad = False
@@ -84,9 +89,11 @@ class PoseRegressor(BaseModel):
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Sequence) -> Sequence:
-        """Data samples with ``pred_R`` and ``pred_t`` (mm, camera frame)."""
-        return self.head.predict(
+        """Data samples with ``pred_R`` and ``pred_t`` (mm, camera frame),
+        refined by the ``refiner`` where there is one."""
+        samples = self.head.predict(
             self.extract_feat(inputs), data_samples, inputs.shape[-2:])
+        return samples if self.refiner is None else self.refiner(samples)
 
     def forward(self,
                 inputs: torch.Tensor,
@@ -128,8 +135,8 @@ class SemiSupervisedPoseRegressor(PoseRegressor):
     ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='neck.')``.
 
     Args:
-        backbone, head, freeze_backbone, data_preprocessor, init_cfg: as
-            ``PoseRegressor``.
+        backbone, head, freeze_backbone, refiner, data_preprocessor,
+            init_cfg: as ``PoseRegressor``.
         neck: projection config (``ProjectionNeck``; ``in_channels`` is
             filled in).
         view_head: contrastive head config (``CosineContrastiveHead``).
@@ -141,9 +148,11 @@ class SemiSupervisedPoseRegressor(PoseRegressor):
                  neck: dict,
                  view_head: dict,
                  freeze_backbone: bool = False,
+                 refiner: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, head, freeze_backbone=freeze_backbone,
+                         refiner=refiner,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.neck = build_on_backbone(neck, self.backbone)

@@ -13,7 +13,8 @@ from .io import DataError, int_keyed, read_json, require_file
 
 __all__ = [
     'LINEMOD_OBJECTS', 'CLASSIC_SYMMETRIC_OBJ_IDS', 'object_names',
-    'load_model_points', 'check_diameter', 'points_diameter', 'model_file',
+    'load_model_points', 'load_model_mesh', 'check_diameter',
+    'points_diameter', 'model_file',
     'read_dataset_info', 'default_symmetric', 'names_from_dataset_info',
     'read_bop_models'
 ]
@@ -99,6 +100,28 @@ def points_diameter(points: np.ndarray) -> float:
     return best
 
 
+def _read_model(path: str) -> Any:
+    """The trimesh geometry of a PLY model with checked, millimetre
+    vertices (one-line errors naming the file)."""
+    import trimesh
+
+    require_file(path, 'model file')
+    try:
+        geom = trimesh.load(path, process=False)
+        vertices = np.asarray(geom.vertices, dtype=np.float64)
+    except Exception as e:  # trimesh raises many types for broken files
+        raise DataError(f'{path}: cannot read the model ({e})') from None
+    if vertices.ndim != 2 or vertices.shape[0] == 0:
+        raise DataError(f'{path}: the model has no vertices')
+    if not np.all(np.isfinite(vertices)):
+        raise DataError(f'{path}: the model has non-finite vertices')
+    extent = float((vertices.max(0) - vertices.min(0)).max())
+    if extent < _METRES_THRESHOLD:
+        raise DataError(f'{path}: the model is {extent:g} units across, '
+                        'which looks like metres; millimetres are expected')
+    return geom
+
+
 def load_model_points(path: str, num_points: int = 3000,
                       seed: int = 0) -> np.ndarray:
     """Deterministic sample of a PLY model's vertices, in millimetres.
@@ -120,27 +143,28 @@ def load_model_points(path: str, num_points: int = 3000,
         DataError: the file cannot be parsed, has no vertices, or is in
             metres.
     """
-    import trimesh
-
-    require_file(path, 'model file')
-    try:
-        geom = trimesh.load(path, process=False)
-        vertices = np.asarray(geom.vertices, dtype=np.float64)
-    except Exception as e:  # trimesh raises many types for broken files
-        raise DataError(f'{path}: cannot read the model ({e})') from None
-    if vertices.ndim != 2 or vertices.shape[0] == 0:
-        raise DataError(f'{path}: the model has no vertices')
-    if not np.all(np.isfinite(vertices)):
-        raise DataError(f'{path}: the model has non-finite vertices')
-    extent = float((vertices.max(0) - vertices.min(0)).max())
-    if extent < _METRES_THRESHOLD:
-        raise DataError(f'{path}: the model is {extent:g} units across, '
-                        'which looks like metres; millimetres are expected')
+    vertices = np.asarray(_read_model(path).vertices, dtype=np.float64)
     if len(vertices) > num_points:
         rng = np.random.default_rng(seed)
         keep = np.sort(rng.choice(len(vertices), num_points, replace=False))
         vertices = vertices[keep]
     return vertices.astype(np.float32)
+
+
+def load_model_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``(vertices (N, 3) float64 mm, faces (M, 3) int64)`` of a PLY model.
+
+    Raises:
+        FileNotFoundError: the model file does not exist.
+        DataError: unreadable, no vertices or no faces, or in metres.
+    """
+    geom = _read_model(path)
+    faces = np.asarray(getattr(geom, 'faces', np.zeros((0, 3))),
+                       dtype=np.int64)
+    if faces.ndim != 2 or faces.shape[0] == 0 or faces.shape[1] != 3:
+        raise DataError(f'{path}: the model has no triangle faces (a mesh '
+                        'is needed to draw its silhouette)')
+    return np.asarray(geom.vertices, dtype=np.float64), faces
 
 
 def model_file(models_dir: str, obj_id: int, digits: int) -> str:

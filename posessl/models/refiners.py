@@ -1,0 +1,144 @@
+"""Test-time refinement of predicted poses from the object's mask and mesh."""
+import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from posessl.registry import MODELS
+from posessl.structures.bop_models import load_model_mesh
+
+__all__ = ['SilhouetteDepthRefiner']
+
+
+@MODELS.register_module()
+class SilhouetteDepthRefiner:
+    """Slide each predicted translation along its viewing ray until the
+    mesh's silhouette at the predicted rotation covers the mask's area.
+
+    A pose head regresses the depth from a 64 px crop and, with few labels,
+    misses by about 0.5 % of it, while ADD within 0.1 d of a 100 mm object
+    allows 1 %. The object's mask is free (it places the crop) and its
+    pixel count pins the depth down far better: the silhouette's area
+    falls as ``1 / t_z^2``, so with the predicted ``R`` kept,
+    ``t <- t * sqrt(A(R, t) / A_mask)`` matches the areas (``iters`` times:
+    perspective makes the fall-off not exactly quadratic). The direction
+    of ``t`` (the image position of the object) is the head's.
+
+    ``A`` is drawn with the synthetic generator's OpenGL renderer
+    (``Renderer.silhouette``: pixel-centre coverage, the rule of the
+    generator's masks and of BOP's renderer) at ``supersample`` times the
+    image resolution, so it is not quantised like the mask. One headless
+    EGL context per camera and image size, made on first use.
+
+    Each sample needs ``pred_R``, ``pred_t``, ``cam_K``, ``obj_id``,
+    ``ori_shape`` and ``mask_area`` (the loader's mask pixel count). A
+    sample without ``mask_area``, with a non-finite pose, a depth <= 0 or
+    an empty silhouette keeps its pose, as does one whose area ratio asks
+    for a depth change beyond ``max_change`` (a wrong rotation or a mask
+    that is not the object's). The mask must be the whole silhouette: the
+    visible part of an occluded object is smaller, so its depth comes out
+    too far; use the amodal ``mask`` there, or no refiner.
+
+    Args:
+        models_dir: BOP models folder with ``obj_<id>.ply`` (6 or 2 digit
+            ids), millimetres.
+        iters: rescaling steps.
+        supersample: silhouette resolution over the image's.
+        max_change: largest relative depth change accepted (0.2 = 20 %).
+    """
+
+    def __init__(self, models_dir: str, iters: int = 2,
+                 supersample: int = 2, max_change: float = 0.2) -> None:
+        if not osp.isdir(models_dir):
+            raise FileNotFoundError(
+                f'{models_dir}: models folder not found (the '
+                "SilhouetteDepthRefiner's models_dir: the data set's BOP "
+                'models with obj_<id>.ply)')
+        if iters < 1 or supersample < 1 or max_change <= 0:
+            raise ValueError('SilhouetteDepthRefiner needs iters >= 1, '
+                             'supersample >= 1 and max_change > 0, got '
+                             f'{iters}, {supersample}, {max_change}')
+        self.models_dir = models_dir
+        self.iters = int(iters)
+        self.supersample = int(supersample)
+        self.max_change = float(max_change)
+        self._meshes: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+        self._renderers: Dict[tuple, list] = {}
+
+    def __getstate__(self) -> dict:
+        """Picklable (copies drop the GL contexts; they are made again)."""
+        state = dict(self.__dict__)
+        state['_renderers'] = {}
+        return state
+
+    def mesh(self, obj_id: int) -> Tuple[np.ndarray, np.ndarray]:
+        """``(vertices, faces)`` of ``obj_id``, read once."""
+        if obj_id not in self._meshes:
+            paths = [osp.join(self.models_dir, f'obj_{obj_id:0{d}d}.ply')
+                     for d in (6, 2)]
+            path = next((p for p in paths if osp.isfile(p)), paths[0])
+            self._meshes[obj_id] = load_model_mesh(path)
+        return self._meshes[obj_id]
+
+    def silhouette_area(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                        K: np.ndarray, image_shape: Sequence[int]) -> float:
+        """Area (source px, fractional) of the object's silhouette at pose
+        ``(R, t)`` inside the ``(h, w)`` image seen by camera ``K``."""
+        from posessl.synthetic.meshes import Mesh
+        from posessl.synthetic.render import Renderer
+
+        h, w = (int(v) for v in image_shape[:2])
+        s = self.supersample
+        key = (h, w, np.asarray(K, np.float64).tobytes())
+        if key not in self._renderers:
+            K_s = np.array(K, dtype=np.float64)
+            # pixel centres: u_s = s (u + 0.5) - 0.5
+            K_s[:2, :2] *= s
+            K_s[:2, 2] = s * (K_s[:2, 2] + 0.5) - 0.5
+            self._renderers[key] = [Renderer(w * s, h * s, K_s,
+                                             with_depth=False), None]
+        entry = self._renderers[key]
+        renderer = entry[0]
+        if entry[1] != obj_id:
+            vertices, faces = self.mesh(obj_id)
+            renderer.set_mesh(Mesh(vertices, np.zeros_like(vertices), faces,
+                                   np.zeros((len(vertices), 3), np.uint8)))
+            entry[1] = obj_id
+        cover = renderer.silhouette(np.asarray(R, np.float64),
+                                    np.asarray(t, np.float64), 0, 0)
+        return float(np.count_nonzero(cover)) / (s * s)
+
+    def refine_translation(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                           K: np.ndarray, image_shape: Sequence[int],
+                           mask_area: float) -> Optional[np.ndarray]:
+        """The refined ``t`` (mm), or None where the pose is kept."""
+        t0 = np.asarray(t, dtype=np.float64)
+        if not (np.all(np.isfinite(R)) and np.all(np.isfinite(t0))
+                and t0[2] > 0 and mask_area > 0):
+            return None
+        t_new = t0.copy()
+        for _ in range(self.iters):
+            area = self.silhouette_area(obj_id, R, t_new, K, image_shape)
+            if area <= 0:
+                return None
+            t_new = t_new * np.sqrt(area / mask_area)
+        change = abs(t_new[2] / t0[2] - 1)
+        return t_new if change <= self.max_change else None
+
+    def __call__(self, data_samples: Sequence) -> Sequence:
+        """Refine ``pred_t`` of each sample in place; returns the samples."""
+        for sample in data_samples:
+            if 'mask_area' not in sample or 'pred_t' not in sample:
+                continue
+            t = self.refine_translation(
+                int(sample.obj_id),
+                sample.pred_R.detach().cpu().double().numpy(),
+                sample.pred_t.detach().cpu().double().numpy(),
+                np.asarray(sample.cam_K.cpu() if torch.is_tensor(
+                    sample.cam_K) else sample.cam_K, dtype=np.float64),
+                sample.ori_shape, float(sample.mask_area))
+            if t is not None:
+                sample.pred_t = torch.as_tensor(
+                    t, dtype=torch.float32, device=sample.pred_t.device)
+        return data_samples
