@@ -82,6 +82,9 @@ DATASETS = {
             'configs/pose/pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py',
             'scratch-sil':
             'configs/pose/pose_r18-scratch-sil_1xb32-600it_realmesh-10pct.py',
+            'ssl-ft-view-sil':
+            'configs/pose/'
+            'pose_r18-ssl-ft-view-sil_1xb32-600it_realmesh-10pct.py',
         },
         # every label at the configs' 600 iterations underfits (fit = test,
         # 66-92.5 % by seed); 1,200 fit 98-99 % (docs/results.md;
@@ -100,12 +103,20 @@ DATASETS = {
             'configs/pose/pose_r18-scratch_1xb32-600it_synthetic-10pct.py',
             'imagenet-ft':
             'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py',
+            'ssl-ft-sil':
+            'configs/pose/pose_r18-ssl-ft-sil_1xb32-600it_synthetic-10pct.py',
+            'scratch-sil':
+            'configs/pose/pose_r18-scratch-sil_1xb32-600it_synthetic-10pct.py',
         },
         fraction_iters={}),
 }
 #: Methods that test another method's trained model with a test-time
 #: refiner (``model.refiner`` in their config): method -> the trained one.
-REFINED = {'ssl-ft-sil': 'ssl-ft', 'scratch-sil': 'scratch'}
+REFINED = {
+    'ssl-ft-sil': 'ssl-ft',
+    'scratch-sil': 'scratch',
+    'ssl-ft-view-sil': 'ssl-ft-view'
+}
 METRIC = 'add/ADD(-S)_0.1d'
 FIELDS = [
     'method', 'label_fraction', 'seed', 'labelled_frames', 'ADD(-S)_0.1d',

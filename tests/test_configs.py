@@ -67,7 +67,7 @@ def test_view_config_trains_on_its_base_split_with_the_unlabelled_frames():
     expected = base.train_dataloader.dataset.to_dict()
     expected.pop('labelled_only')
     assert inner == expected
-    assert view.train_dataloader.sampler.labelled_anchor_share == 0.5
+    assert view.train_dataloader.sampler.labelled_anchor_share == 1.0
     ckpt = base.model.backbone.init_cfg.checkpoint
     assert view.model.backbone.init_cfg.checkpoint == ckpt
     assert view.model.neck.init_cfg.checkpoint == ckpt

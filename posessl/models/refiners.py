@@ -135,8 +135,7 @@ class SilhouetteDepthRefiner:
                 int(sample.obj_id),
                 sample.pred_R.detach().cpu().double().numpy(),
                 sample.pred_t.detach().cpu().double().numpy(),
-                np.asarray(sample.cam_K.cpu() if torch.is_tensor(
-                    sample.cam_K) else sample.cam_K, dtype=np.float64),
+                sample.cam_K.detach().cpu().double().numpy(),
                 sample.ori_shape, float(sample.mask_area))
             if t is not None:
                 sample.pred_t = torch.as_tensor(
