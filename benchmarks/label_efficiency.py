@@ -248,12 +248,12 @@ def config_iters(config: str) -> int:
     return Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
 
 
-def train_set_key(config: str) -> str:
+def train_set_key(cfg: Config) -> str:
     """The config key of a pose config's training data set: the one inside
     a ``TripletDataset`` (``ssl-ft-view``) where it is wrapped."""
-    dataset = Config.fromfile(osp.join(REPO, config)).train_dataloader.dataset
     key = 'train_dataloader.dataset'
-    return key + '.dataset' if dataset.type == 'TripletDataset' else key
+    wrapped = cfg.train_dataloader.dataset.type == 'TripletDataset'
+    return key + '.dataset' if wrapped else key
 
 
 def pose_iters(method: str, fraction: float,
@@ -291,7 +291,8 @@ def train_and_test(method: str, fraction: float, seed: int,
     done = result_file(method, fraction, seed, args)
     run_dir = osp.relpath(osp.dirname(done), REPO)
     config = args.pose_configs[method]
-    train_set = train_set_key(config)
+    cfg = Config.fromfile(osp.join(REPO, config))
+    train_set = train_set_key(cfg)
     data = [
         f'{train_set}.data_root={args.data_root}',
         f'test_dataloader.dataset.data_root={args.data_root}',
@@ -303,7 +304,7 @@ def train_and_test(method: str, fraction: float, seed: int,
     init = []
     if method.startswith('ssl-'):
         init = [f'model.backbone.init_cfg.checkpoint={ssl_ckpt}']
-        if 'neck' in Config.fromfile(osp.join(REPO, config)).model:
+        if 'neck' in cfg.model:
             init.append(f'model.neck.init_cfg.checkpoint={ssl_ckpt}')
     elif method == 'imagenet-ft':
         init = [

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from posessl.registry import MODELS
-from posessl.structures.bop_models import load_model_mesh
+from posessl.structures.bop_models import load_model_mesh, model_file
 
 __all__ = ['SilhouetteDepthRefiner']
 
@@ -75,8 +75,8 @@ class SilhouetteDepthRefiner:
     def mesh(self, obj_id: int) -> Tuple[np.ndarray, np.ndarray]:
         """``(vertices, faces)`` of ``obj_id``, read once."""
         if obj_id not in self._meshes:
-            paths = [osp.join(self.models_dir, f'obj_{obj_id:0{d}d}.ply')
-                     for d in (6, 2)]
+            paths = [model_file(self.models_dir, obj_id, digits)
+                     for digits in (6, 2)]
             path = next((p for p in paths if osp.isfile(p)), paths[0])
             self._meshes[obj_id] = load_model_mesh(path)
         return self._meshes[obj_id]

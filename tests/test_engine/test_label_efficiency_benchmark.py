@@ -121,12 +121,13 @@ def test_every_methods_data_options_name_a_key_its_config_has():
     from mmengine.config import Config
     for name, spec in bench.DATASETS.items():
         for method, config in spec['pose_configs'].items():
-            key = bench.train_set_key(config)
             cfg = Config.fromfile(osp.join(REPO, config))
+            key = bench.train_set_key(cfg)
             train_set = cfg
             for part in key.split('.'):
                 train_set = train_set[part]
             assert 'data_root' in train_set and 'label_fraction' in \
                 train_set, (name, method, key)
-    assert bench.train_set_key(bench.DATASETS['realmesh']['pose_configs'][
-        'ssl-ft-view']) == 'train_dataloader.dataset.dataset'
+    view = Config.fromfile(osp.join(
+        REPO, bench.DATASETS['realmesh']['pose_configs']['ssl-ft-view']))
+    assert bench.train_set_key(view) == 'train_dataloader.dataset.dataset'
