@@ -11,6 +11,7 @@ split with ADD(-S), and on its own labelled training frames (the fit), so
 underfitting and overfitting can be told apart.
 
     python benchmarks/label_efficiency.py [--dataset realmesh|procedural]
+        (--dataset lmo-real: the real-photo benchmark, real_photos.py)
         [--fractions 0.02 0.1 1.0] [--seeds 0 1 2] [--iters N]
         [--methods ...] [--ssl-checkpoint CKPT]
         [--imagenet-checkpoint resnet18.pth] [--work-dir DIR]
@@ -51,6 +52,10 @@ from posessl.engine.runner_setup import (
 )
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: ``--dataset`` of the real-photo benchmark (benchmarks/real_photos.py:
+#: renders, a few real labels and the unlabelled recording, scored on real
+#: LINEMOD-Occluded photographs), run with that script's options.
+REAL_PHOTOS = 'lmo-real'
 #: Per data set: where it lives, how it is generated (arguments of
 #: tools/make_synthetic_linemod.py after the folder; ``{lmo}`` is the
 #: shared LINEMOD-Occluded sample), the pretraining config and one pose
@@ -136,11 +141,13 @@ def positive_int(text: str) -> int:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--dataset', choices=list(DATASETS),
+    parser.add_argument('--dataset', choices=list(DATASETS) + [REAL_PHOTOS],
                         default='realmesh',
                         help='realmesh (default): real LINEMOD models over '
                         'real photographs; procedural: the synthetic '
-                        'default')
+                        'default; lmo-real: real LINEMOD-Occluded '
+                        'photographs (benchmarks/real_photos.py and its '
+                        'options)')
     parser.add_argument('--data-root', default=None,
                         help='the data set folder (default: '
                         'DATASETS[dataset].data_root; generated if missing)')
@@ -678,6 +685,13 @@ def _run_cell(method: str, fraction: float, seed: int,
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument('--dataset')
+    known, rest = first.parse_known_args(argv)
+    if known.dataset == REAL_PHOTOS:  # its own protocol and options
+        from real_photos import main as real_photos_main
+        return real_photos_main(rest)
     args = parse_args(argv)
     if args.report:
         print_table(finished_rows(args))

@@ -5,7 +5,8 @@ asymmetric and one symmetric; 30 train and 10 test frames each; 640 x 480;
 BOP and DenseFusion layouts; no depth) and returns its root folder, or
 skips the test with the renderer's reason where no EGL context can be made.
 ``lmo_sample_root`` returns the real LINEMOD-Occluded sample next to the
-repository, or skips the test where it is absent.
+repository, or skips the test where it is absent; ``lmo_real_root`` the
+same for the hundred real frames with masks (the real-photo benchmark).
 """
 from pathlib import Path
 
@@ -18,6 +19,7 @@ enable_checkpoint_safety()
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LMO_SAMPLE = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_sample'
+LMO_REAL = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_real'
 
 #: Settings of the session's tiny synthetic set (tests may read them).
 SYNTHETIC_TINY = dict(num_objects=3, train_frames=30, test_frames=10,
@@ -55,4 +57,14 @@ def lmo_sample_root() -> Path:
     root = LMO_SAMPLE.resolve()
     if not (root / 'camera.json').is_file():
         pytest.skip(f'real LINEMOD-Occluded sample not found at {root}')
+    return root
+
+
+@pytest.fixture(scope='session')
+def lmo_real_root() -> Path:
+    """The hundred real LINEMOD-Occluded frames with masks, or skip."""
+    root = LMO_REAL.resolve()
+    if not (root / 'test' / '000002' / 'mask').is_dir():
+        pytest.skip(f'real LINEMOD-Occluded frames with masks not found at '
+                    f'{root}')
     return root

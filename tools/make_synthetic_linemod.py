@@ -53,6 +53,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'frames lie between the training frames of one '
                         "recording; 'new': the test split is an independent "
                         'recording (other path, light and sensor)')
+    parser.add_argument('--lighting', choices=('recording', 'random'),
+                        default='recording',
+                        help="'recording' (default, as in LINEMOD): one room "
+                        "light per recording; 'random': a new light, "
+                        'material, exposure and noise every frame, for '
+                        'renders that have to transfer to photographs')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the generated files of a non-empty '
                         'OUT_DIR')
@@ -75,7 +81,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             depth=args.depth, densefusion=args.densefusion,
             overwrite=args.overwrite, test_recording=args.test_recording,
             models_dir=args.models_dir, obj_ids=args.obj_ids,
-            backgrounds_dir=args.backgrounds_dir, progress=True)
+            backgrounds_dir=args.backgrounds_dir, lighting=args.lighting,
+            progress=True)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

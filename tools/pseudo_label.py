@@ -2,7 +2,8 @@
 
     python tools/pseudo_label.py CONFIG CHECKPOINT --out FILE.json
         [--max-rot-deg 20] [--max-trans-mm 100] [--window 2]
-        [--agreement majority|all] [--device cpu|cuda]
+        [--agreement majority|all] [--min-mask-iou 0.6 [--models-dir D]]
+        [--device cpu|cuda]
         [--cfg-options key=value ...] [--debug]
 
 Runs the model of CONFIG with CHECKPOINT's weights on every frame of the
@@ -10,7 +11,9 @@ config's training split (``train_dataloader.dataset`` with
 ``labelled_only=False``, no pseudo-labels, in test mode and with the
 *test* pipeline, so without augmentation), keeps a prediction of an
 unlabelled frame only where it agrees with the predictions of its
-neighbours along the video (:mod:`posessl.datasets.pseudo_labels`), and
+neighbours along the video (:mod:`posessl.datasets.pseudo_labels`) and,
+with ``--min-mask-iou``, where the object model drawn at the predicted pose
+covers the frame's mask (a render-and-compare check of the whole pose), and
 writes the labelled frames (their own poses, ``"source": "label"``) and the
 kept predictions (``"source": "pseudo"``) to ``--out``; a training config
 reads it with ``train_dataloader.dataset.pseudo_labels=FILE.json``.
@@ -45,6 +48,7 @@ from posessl.datasets.pseudo_labels import (
     consistent_frames,
     write_pseudo_labels,
 )
+from posessl.datasets.transforms.loading import read_mask
 from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
@@ -57,6 +61,7 @@ from posessl.engine.cli import (
     run_tool,
 )
 from posessl.evaluation.scoring import ScoreSettings, score_object
+from posessl.models.refiners import SilhouetteDepthRefiner
 from posessl.structures import ObjectTable
 
 #: The ADD(-S) threshold of the summary, a fraction of the diameter.
@@ -79,11 +84,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'poses that agree (default: 100)')
     parser.add_argument('--window', type=int, default=2,
                         help='neighbours up to this many positions away on '
-                        'each side in the sequence (default: 2)')
+                        'each side in the sequence (default: 2; 0: no check '
+                        'along the video, for frames too far apart to be '
+                        'neighbouring views)')
     parser.add_argument('--agreement', choices=AGREEMENTS,
                         default='majority',
                         help='keep a frame when a strict majority (default) '
                         'or all of its neighbours agree with it')
+    parser.add_argument('--min-mask-iou', type=float, default=0.0,
+                        help='also require the object model drawn at the '
+                        'predicted pose to cover the frame\'s mask with '
+                        'at least this intersection over union (default: '
+                        '0, off; the mask should be the whole silhouette)')
+    parser.add_argument('--models-dir', default=None,
+                        help='BOP models folder for --min-mask-iou '
+                        '(default: <data_root>/models)')
     add_model_tool_arguments(parser)
     return parser.parse_args(argv)
 
@@ -91,8 +106,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def check_args(args: argparse.Namespace) -> None:
     if not args.out.endswith('.json'):
         raise UserError(f'--out {args.out!r}: give a .json file name')
-    if args.window < 1:
-        raise UserError(f'--window must be at least 1, got {args.window}')
+    if args.window < 0:
+        raise UserError(f'--window must be at least 0, got {args.window}')
+    if not 0.0 <= args.min_mask_iou <= 1.0:
+        raise UserError('--min-mask-iou must be in [0, 1], got '
+                        f'{args.min_mask_iou}')
     for name in ('max_rot_deg', 'max_trans_mm'):
         value = getattr(args, name)
         if not value >= 0:
@@ -187,6 +205,27 @@ def teacher_frames(cfg, args: argparse.Namespace) -> tuple:
     return dataset, frames
 
 
+def mask_agreement(frames: List[dict], models_dir: str,
+                   min_iou: float) -> np.ndarray:
+    """Per frame, whether the model drawn at the predicted pose covers the
+    frame's mask with an intersection over union of at least ``min_iou``
+    (labelled frames pass: their poses are not predictions)."""
+    refiner = SilhouetteDepthRefiner(models_dir)
+    ok = np.ones(len(frames), dtype=bool)
+    for i, frame in enumerate(frames):
+        info = frame['info']
+        if info['has_pose']:
+            continue
+        if info.get('mask_path') is None:
+            raise UserError(f"{info['img_path']}: --min-mask-iou needs the "
+                            'frames\' masks (the data set gives none)')
+        iou = refiner.mask_iou(info['obj_id'], frame['pred_R'],
+                               frame['pred_t'], info['cam_K'],
+                               read_mask(info['mask_path']))
+        ok[i] = iou >= min_iou
+    return ok
+
+
 def label_entries(frames: List[dict], kept: np.ndarray) -> tuple:
     """The file's entries (labelled frames with their own poses, kept
     predictions of the others) and ``{obj_id: {'label' | 'pseudo' |
@@ -247,10 +286,15 @@ def pseudo_label(args: argparse.Namespace) -> dict:
     rule = dict(window=args.window, max_rot_deg=args.max_rot_deg,
                 max_trans_mm=args.max_trans_mm, agreement=args.agreement)
     keys = np.array([f['key'] for f in frames], dtype=np.int64)
-    kept = consistent_frames(
-        keys[:, 0], keys[:, 1], keys[:, 2],
-        np.stack([f['pred_R'] for f in frames]),
-        np.stack([f['pred_t'] for f in frames]), **rule)
+    kept = np.ones(len(frames), dtype=bool) if args.window == 0 else \
+        consistent_frames(
+            keys[:, 0], keys[:, 1], keys[:, 2],
+            np.stack([f['pred_R'] for f in frames]),
+            np.stack([f['pred_t'] for f in frames]), **rule)
+    if args.min_mask_iou > 0:
+        rule['min_mask_iou'] = args.min_mask_iou
+        kept &= mask_agreement(frames, args.models_dir or osp.join(
+            dataset.data_root, 'models'), args.min_mask_iou)
     entries, groups = label_entries(frames, kept)
     per_object, lines = summarise(
         groups, ObjectTable.from_metainfo(dataset.metainfo))

@@ -71,11 +71,16 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
 
 
 def unwrap_dataset_cfg(cfg: dict) -> dict:
-    """The frame dataset inside wrappers such as ``TripletDataset``."""
+    """The frame dataset inside wrappers such as ``TripletDataset`` (of a
+    ``ConcatDataset``, its first dataset)."""
     cfg = _plain(cfg)
-    while isinstance(cfg.get('dataset'), dict):
-        cfg = cfg['dataset']
-    return cfg
+    while True:
+        if isinstance(cfg.get('dataset'), dict):
+            cfg = cfg['dataset']
+        elif cfg.get('datasets') and isinstance(cfg['datasets'][0], dict):
+            cfg = cfg['datasets'][0]
+        else:
+            return cfg
 
 
 def build_dataset(dataset_cfg: dict, pipeline: Optional[list] = None):

@@ -13,15 +13,19 @@ Deterministic rules (documented here once, used by both loaders):
 * **Sequences.** A sequence is the frames of one ``(obj_id, scene_id)``
   sorted by ``im_id``; consecutive entries are neighbouring viewpoints.
 * **Split rule** (``subset='train'|'test'``, for data without split
-  files): in each sequence of ``n`` frames the ``k = max(1,
-  floor(train_ratio * n + 0.5))`` frames at positions ``floor((i + 0.5) * n
-  / k)``, ``i = 0 .. k-1`` (evenly spaced) are ``'train'``, the others
-  ``'test'``.
-* **Label fraction** (``label_fraction`` in (0, 1]): the same evenly spaced
+  files): in each scene, of its ``n`` images (sorted ids) that hold a kept
+  instance of a selected object, the ``k = max(1, floor(train_ratio * n +
+  0.5))`` at positions ``floor((i + 0.5) * n / k)``, ``i = 0 .. k-1``
+  (evenly spaced, so interleaved along the recording) are ``'train'``, the
+  others ``'test'``. An image is wholly one or the other, also where a
+  scene shows several objects (LM-O); with one object per scene (LM) the
+  images are that object's sequence.
+* **Label fraction** (``label_fraction`` in [0, 1]): the same evenly spaced
   rule applied to the frames kept after splitting and filtering, per
-  sequence, with ``k = max(1, floor(label_fraction * n + 0.5))``; those
-  frames have ``has_pose=True``, the rest ``has_pose=False``.
-  ``labelled_only=True`` then drops the unlabelled frames.
+  sequence, with ``k = max(1, floor(label_fraction * n + 0.5))`` (``k = 0``
+  for a fraction of 0: every frame unlabelled); those frames have
+  ``has_pose=True``, the rest ``has_pose=False``. ``labelled_only=True``
+  then drops the unlabelled frames.
 * **Pseudo-labels** (``pseudo_labels``, a file of
   ``tools/pseudo_label.py``; format and rules in
   :mod:`posessl.datasets.pseudo_labels`): applied after the label
@@ -73,21 +77,25 @@ def evenly_spaced_positions(n: int, fraction: float) -> np.ndarray:
 
     Args:
         n: Sequence length (> 0).
-        fraction: Fraction to keep, in (0, 1].
+        fraction: Fraction to keep, in [0, 1]; 0 keeps none.
 
     Returns:
         Sorted int64 positions.
     """
-    if n <= 0:
+    if n <= 0 or fraction == 0:
         return np.zeros(0, dtype=np.int64)
     k = min(n, max(1, int(math.floor(fraction * n + 0.5))))
     return np.floor((np.arange(k) + 0.5) * n / k).astype(np.int64)
 
 
-def _check_fraction(name: str, value: float) -> float:
+def _check_fraction(name: str, value: float,
+                    allow_zero: bool = False) -> float:
+    """``value`` as a float in ``(0, 1]`` (``[0, 1]`` with ``allow_zero``).
+    """
     value = float(value)
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f'{name} must be in (0, 1], got {value}')
+    if not (0.0 <= value if allow_zero else 0.0 < value) or value > 1.0:
+        interval = '[0, 1]' if allow_zero else '(0, 1]'
+        raise ValueError(f'{name} must be in {interval}, got {value}')
     return value
 
 
@@ -113,7 +121,8 @@ class LinemodBaseDataset(BaseDataset):
             rule (module docstring) on top of ``split``; for data without
             split files. Not together with ``split_file``.
         train_ratio: Training share of the split rule.
-        label_fraction: Share of each sequence that keeps its pose labels.
+        label_fraction: Share of each sequence that keeps its pose labels
+            (0: none, e.g. an unlabelled pool of real frames).
         labelled_only: Keep only the labelled frames (with
             ``pseudo_labels``: and the pseudo-labelled ones).
         pseudo_labels: A pseudo-label file (relative to the working
@@ -168,7 +177,7 @@ class LinemodBaseDataset(BaseDataset):
         self.subset = subset
         self.train_ratio = _check_fraction('train_ratio', train_ratio)
         self.label_fraction = _check_fraction('label_fraction',
-                                              label_fraction)
+                                              label_fraction, allow_zero=True)
         self.labelled_only = labelled_only
         self.pseudo_labels = None if pseudo_labels is None else str(
             pseudo_labels)
@@ -286,6 +295,11 @@ class LinemodBaseDataset(BaseDataset):
                 f'{type(self).__name__} ({self.data_root}, {self.split}): '
                 f'dropped {hidden} instances with no (or too little) '
                 'visible object', logger='current')
+        if self.subset is not None:
+            train_images = self._train_images(kept)
+            want_train = self.subset == 'train'
+            kept = [r for r in kept if ((r['scene_id'], r['im_id'])
+                                        in train_images) == want_train]
         kept.sort(key=lambda r: (r['obj_id'], r['scene_id'], r['im_id']))
         sequences: Dict[Tuple[int, int], List[dict]] = defaultdict(list)
         for rec in kept:
@@ -293,12 +307,6 @@ class LinemodBaseDataset(BaseDataset):
         frames: List[dict] = []
         for key in sorted(sequences):
             seq = sequences[key]
-            if self.subset is not None:
-                train_pos = set(
-                    evenly_spaced_positions(len(seq), self.train_ratio))
-                want_train = self.subset == 'train'
-                seq = [r for p, r in enumerate(seq)
-                       if (p in train_pos) == want_train]
             labelled = set(evenly_spaced_positions(len(seq),
                                                    self.label_fraction))
             for p, rec in enumerate(seq):
@@ -316,6 +324,18 @@ class LinemodBaseDataset(BaseDataset):
         if self.labelled_only:
             frames = [rec for rec in frames if rec['has_pose']]
         return frames
+
+    def _train_images(self, records: List[dict]) -> set:
+        """``(scene_id, im_id)`` of the split rule's training images."""
+        images: Dict[int, set] = defaultdict(set)
+        for rec in records:
+            images[rec['scene_id']].add(rec['im_id'])
+        train = set()
+        for scene_id, ids in images.items():
+            ids = sorted(ids)
+            for p in evenly_spaced_positions(len(ids), self.train_ratio):
+                train.add((scene_id, ids[p]))
+        return train
 
     def __getitem__(self, idx: Any) -> dict:
         """Run the pipeline on sample ``idx``.

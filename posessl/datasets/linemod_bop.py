@@ -22,7 +22,11 @@ from .annotations import (
 )
 from .base import LinemodBaseDataset
 
-__all__ = ['LinemodBOPDataset']
+__all__ = ['LinemodBOPDataset', 'MASK_DIRS']
+
+#: Mask folders tried in order, per ``mask_type``.
+MASK_DIRS = {'visib': ('mask_visib', 'mask'), 'amodal': ('mask', ),
+             'box': ()}
 
 
 @DATASETS.register_module()
@@ -39,7 +43,8 @@ class LinemodBOPDataset(LinemodBaseDataset):
 
     One data info per annotated instance of a selected object. Masks come
     from ``mask_visib`` (else ``mask``); a split without either gives
-    ``mask_path=None`` and the crop falls back to the box. The box is
+    ``mask_path=None`` and the crop falls back to the box. ``mask_type``
+    picks another source (for occluded objects, LM-O). The box is
     ``bbox_visib`` from ``scene_gt_info.json``; without that file it is the
     projected model's box clipped to the image.
 
@@ -50,6 +55,10 @@ class LinemodBOPDataset(LinemodBaseDataset):
         scene_ids: Scenes to read (default: every scene folder). Every
             object of ``obj_ids`` must appear in them, so give both
             (``scene_ids=[2], obj_ids=[2]``) to read one ``lm`` scene.
+        mask_type: ``'visib'`` (the visible part, ``mask_visib``, else
+            ``mask``), ``'amodal'`` (the whole silhouette, occluded parts
+            included: ``mask``, which must exist) or ``'box'`` (no mask:
+            the crop and the pipeline see ``bbox_visib`` only).
         **kwargs: See :class:`LinemodBaseDataset` (``split_file``,
             ``subset``, ``label_fraction``, ``labelled_only``, ...).
 
@@ -63,7 +72,12 @@ class LinemodBOPDataset(LinemodBaseDataset):
                  split: str = 'train',
                  obj_ids: Optional[Sequence[int]] = None,
                  scene_ids: Optional[Sequence[int]] = None,
+                 mask_type: str = 'visib',
                  **kwargs) -> None:
+        if mask_type not in MASK_DIRS:
+            raise ValueError(f'mask_type must be one of {tuple(MASK_DIRS)}'
+                             f', got {mask_type!r}')
+        self.mask_type = mask_type
         self.scene_ids = None if scene_ids is None else [
             int(i) for i in scene_ids
         ]
@@ -159,10 +173,14 @@ class LinemodBOPDataset(LinemodBaseDataset):
             if os.path.isfile(info_path) else None
         images = list_frames(os.path.join(scene_dir, 'rgb'), 'image')
         mask_dir = None
-        for name in ('mask_visib', 'mask'):
+        for name in MASK_DIRS[self.mask_type]:
             if os.path.isdir(os.path.join(scene_dir, name)):
                 mask_dir = os.path.join(scene_dir, name)
                 break
+        if self.mask_type == 'amodal' and mask_dir is None:
+            raise FileNotFoundError(
+                f"{os.path.join(scene_dir, 'mask')}: mask_type='amodal' "
+                'needs the whole-silhouette masks (folder not found)')
         mask_files = set(os.listdir(mask_dir)) if mask_dir else set()
         if shape is None and images:
             shape = image_shape(next(iter(images.values())))

@@ -81,16 +81,18 @@ class SilhouetteDepthRefiner:
             self._meshes[obj_id] = load_model_mesh(path)
         return self._meshes[obj_id]
 
-    def silhouette_area(self, obj_id: int, R: np.ndarray, t: np.ndarray,
-                        K: np.ndarray, image_shape: Sequence[int]) -> float:
-        """Area (source px, fractional) of the object's silhouette at pose
-        ``(R, t)`` inside the ``(h, w)`` image seen by camera ``K``."""
+    def silhouette(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                   K: np.ndarray, image_shape: Sequence[int],
+                   supersample: Optional[int] = None) -> np.ndarray:
+        """Coverage of the object at pose ``(R, t)`` in the ``(h, w)`` image
+        seen by camera ``K``, drawn at ``supersample`` (default: the
+        refiner's) times its resolution: a bool ``(s h, s w)`` mask."""
         from posessl.synthetic.meshes import Mesh
         from posessl.synthetic.render import Renderer
 
         h, w = (int(v) for v in image_shape[:2])
-        s = self.supersample
-        key = (h, w, np.asarray(K, np.float64).tobytes())
+        s = self.supersample if supersample is None else int(supersample)
+        key = (h, w, s, np.asarray(K, np.float64).tobytes())
         if key not in self._renderers:
             K_s = np.array(K, dtype=np.float64)
             # pixel centres: u_s = s (u + 0.5) - 0.5
@@ -105,9 +107,30 @@ class SilhouetteDepthRefiner:
             renderer.set_mesh(Mesh(vertices, np.zeros_like(vertices), faces,
                                    np.zeros((len(vertices), 3), np.uint8)))
             entry[1] = obj_id
-        cover = renderer.silhouette(np.asarray(R, np.float64),
-                                    np.asarray(t, np.float64), 0, 0)
-        return float(np.count_nonzero(cover)) / (s * s)
+        return renderer.silhouette(np.asarray(R, np.float64),
+                                   np.asarray(t, np.float64), 0, 0)
+
+    def silhouette_area(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                        K: np.ndarray, image_shape: Sequence[int]) -> float:
+        """Area (source px, fractional) of the object's silhouette at pose
+        ``(R, t)`` inside the ``(h, w)`` image seen by camera ``K``."""
+        cover = self.silhouette(obj_id, R, t, K, image_shape)
+        return float(np.count_nonzero(cover)) / self.supersample**2
+
+    def mask_iou(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                 K: np.ndarray, mask: np.ndarray) -> float:
+        """Intersection over union of the silhouette at ``(R, t)`` and the
+        ``(h, w)`` bool ``mask`` (0 for a non-finite pose or depth <= 0)."""
+        R = np.asarray(R, np.float64)
+        t = np.asarray(t, np.float64)
+        if not (np.all(np.isfinite(R)) and np.all(np.isfinite(t))
+                and t[2] > 0):
+            return 0.0
+        cover = self.silhouette(obj_id, R, t, K, mask.shape, supersample=1)
+        mask = np.asarray(mask, bool)
+        union = np.count_nonzero(cover | mask)
+        return float(np.count_nonzero(cover & mask)) / union if union \
+            else 0.0
 
     def refine_translation(self, obj_id: int, R: np.ndarray, t: np.ndarray,
                            K: np.ndarray, image_shape: Sequence[int],

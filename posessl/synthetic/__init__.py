@@ -24,6 +24,7 @@ from .trajectory import (
     camera_path,
     held_out_frames,
     lighting,
+    randomised_lighting,
     recording_frames,
     recording_lighting,
     recording_path,
@@ -33,6 +34,7 @@ __all__ = [
     'generate_synthetic_linemod', 'camera_matrix', 'LINEMOD_K',
     'LINEMOD_SIZE', 'SyntheticObject', 'make_object', 'make_objects',
     'model_diameter', 'Renderer', 'projection_matrix', 'CameraPath',
-    'Lighting', 'camera_path', 'lighting', 'recording_path',
-    'recording_lighting', 'recording_frames', 'held_out_frames', 'encode_png'
+    'Lighting', 'camera_path', 'lighting', 'randomised_lighting',
+    'recording_path', 'recording_lighting', 'recording_frames',
+    'held_out_frames', 'encode_png'
 ]

@@ -50,6 +50,7 @@ from .trajectory import (
     camera_path,
     held_out_frames,
     lighting,
+    randomised_lighting,
     recording_frames,
     recording_lighting,
     recording_path,
@@ -74,6 +75,8 @@ LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
 LINEMOD_SIZE = (640, 480)
 #: Where the test split comes from (see :func:`generate_synthetic_linemod`).
 TEST_RECORDINGS = ('same', 'new')
+#: How the frames are lit (see :func:`generate_synthetic_linemod`).
+LIGHTINGS = ('recording', 'random')
 DATASET_NAME = 'synthetic_linemod'
 #: ``dataset_info.json`` name of a set rendered from real models.
 REALMESH_NAME = 'synthetic_linemod_realmesh'
@@ -112,6 +115,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
                                models_dir: Optional[str] = None,
                                obj_ids: Optional[Sequence[int]] = None,
                                backgrounds_dir: Optional[str] = None,
+                               lighting: str = 'recording',
                                progress: bool = True) -> str:
     """Generate a synthetic LINEMOD-format data set.
 
@@ -141,6 +145,11 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         obj_ids: which objects of ``models_dir`` (default: all).
         backgrounds_dir: a folder of real photographs that replace the
             procedural surroundings (see :class:`PhotoBackdrop`).
+        lighting: ``'recording'``: one room light per recording, as in
+            LINEMOD (the light fixed to the object, the exposure drifting);
+            ``'random'``: a new light, material, exposure and noise level
+            every frame (:func:`randomised_lighting`), for training data
+            that has to transfer to photographs.
         progress: show a tqdm progress bar.
 
     Returns:
@@ -156,6 +165,9 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
     num_objects = 3 if num_objects is None else num_objects
     _check_args(num_objects, train_frames, test_frames, width, height, seed,
                 densefusion, test_recording)
+    if lighting not in LIGHTINGS:
+        raise ValueError(f'lighting must be one of {LIGHTINGS}, got '
+                         f'{lighting!r}')
     # bad models or photographs fail before anything is written
     if models_dir is None:
         objects = make_objects(num_objects, seed)
@@ -179,7 +191,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
                                      objects)
         _render_all(renderer, root, objects, K, seed, train_frames,
                     test_frames, depth, densefusion, test_recording,
-                    distance_range, backdrop, progress)
+                    distance_range, backdrop, progress, lighting)
     finally:
         renderer.release()
     # what the BOP toolkit's scripts score: every test frame's one object
@@ -193,7 +205,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         'symmetric_obj_ids': [o.obj_id for o in objects if o.symmetric],
         'seed': seed, 'generator': f'posessl {__version__}',
         'splits': {'train': train_frames, 'test': test_frames},
-        'test_recording': test_recording,
+        'test_recording': test_recording, 'lighting': lighting,
         'width': width, 'height': height, 'depth': depth,
         'densefusion': densefusion, 'units': 'mm',
         'depth_scale': DEPTH_SCALE,
@@ -214,7 +226,8 @@ def _render_all(renderer: Renderer, root: Path,
                 train_frames: int, test_frames: int, depth: bool,
                 densefusion: bool, test_recording: str,
                 distance_range: Tuple[float, float],
-                backdrop: Optional[PhotoBackdrop], progress: bool) -> None:
+                backdrop: Optional[PhotoBackdrop], progress: bool,
+                lighting: str = 'recording') -> None:
     """Render and write every object's train and test sequences."""
     # cube faces of ~fx texels: a texel spans ~2 px at the view centre,
     # so the background is a little soft (out of focus)
@@ -241,8 +254,13 @@ def _render_all(renderer: Renderer, root: Path,
                                             distance_range)
             # each object's room is turned by its own angle
             room = (360.0 * obj.obj_id * _GOLDEN) % 360.0
-            for split, (path, light, env_rotation, noise_seeds) in \
-                    sequences.items():
+            for split_idx, (split, (path, light, env_rotation,
+                                    noise_seeds)) in enumerate(
+                                        sequences.items()):
+                if lighting == 'random':  # its own stream: 'recording'
+                    light = randomised_lighting(  # output stays the same
+                        np.random.default_rng(np.random.SeedSequence(
+                            [seed, 5, obj.obj_id, split_idx])), path.R)
                 _render_sequence(renderer, writer, obj, K,
                                  root / split / f'{obj.obj_id:06d}', split,
                                  path, light, env_rotation, noise_seeds,
@@ -315,11 +333,7 @@ def _render_sequence(renderer: Renderer, writer: 'FileWriter',
     for i in range(num):
         R, t = path.R[i], path.t[i]
         rgb, mask, z = renderer.render(
-            R, t, light_dir=light.light_dir[i], ambient=light.ambient[i],
-            diffuse=light.diffuse[i], specular=light.specular,
-            shininess=light.shininess, gain=light.gain[i],
-            background_gain=light.background_gain[i],
-            noise_std=light.noise_std, seed=int(noise_seeds[i]),
+            R, t, **light.frame(i), seed=int(noise_seeds[i]),
             environment_rotation=env_rotation)
         if backdrop is not None:
             rgb = composite(rgb, mask, backdrop.background(

@@ -19,7 +19,7 @@ and 0.64-0.71 m, with test viewing directions a median 27 deg from the
 nearest training one.)
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -245,8 +245,9 @@ class Lighting:
         gain: (N, 3) exposure times white balance per RGB channel.
         background_gain: (N,) brightness of the background relative to
             ``gain``.
-        specular, shininess, noise_std: per-sequence material and sensor
-            noise (standard deviation in 0-1 intensity units).
+        specular, shininess, noise_std: material and sensor noise
+            (standard deviation in 0-1 intensity units): one value for the
+            sequence, or (N,) per frame (:func:`randomised_lighting`).
     """
 
     light_dir: np.ndarray
@@ -254,16 +255,65 @@ class Lighting:
     diffuse: np.ndarray
     gain: np.ndarray
     background_gain: np.ndarray
-    specular: float
-    shininess: float
-    noise_std: float
+    specular: Union[float, np.ndarray]
+    shininess: Union[float, np.ndarray]
+    noise_std: Union[float, np.ndarray]
 
     def take(self, frames: np.ndarray) -> 'Lighting':
         """The lighting at the given frame indices."""
-        return Lighting(self.light_dir[frames], self.ambient[frames],
-                        self.diffuse[frames], self.gain[frames],
-                        self.background_gain[frames], self.specular,
-                        self.shininess, self.noise_std)
+
+        def pick(x):
+            return x[frames] if np.ndim(x) else x
+
+        return Lighting(*(pick(x) for x in (
+            self.light_dir, self.ambient, self.diffuse, self.gain,
+            self.background_gain, self.specular, self.shininess,
+            self.noise_std)))
+
+    def frame(self, i: int) -> dict:
+        """The :meth:`Renderer.render` light settings of frame ``i``."""
+
+        def at(x):
+            return float(x[i]) if np.ndim(x) else float(x)
+
+        return dict(light_dir=self.light_dir[i], ambient=at(self.ambient),
+                    diffuse=at(self.diffuse),
+                    specular=at(self.specular),
+                    shininess=at(self.shininess), gain=self.gain[i],
+                    background_gain=at(self.background_gain),
+                    noise_std=at(self.noise_std))
+
+
+def randomised_lighting(rng: np.random.Generator,
+                        R: np.ndarray) -> Lighting:
+    """A new light, material and exposure for every frame (domain
+    randomisation), for renders that have to transfer to photographs.
+
+    The light comes from the camera's side of the object (uniform over the
+    directions within 80 deg of the optical axis, pointing back at the
+    camera), given to the renderer in the model frame of each frame's
+    rotation ``R`` (N, 3, 3); ambient 0.15-0.7, diffuse 0.3-1.0, specular
+    0-0.6 with shininess 4-64, exposure 0.6-1.5 (log-uniform), white
+    balance +-10 % per channel, sensor noise 1-8 grey levels.
+    """
+    R = np.asarray(R, dtype=np.float64)
+    n = len(R)
+    cos_max = np.cos(np.radians(80.0))
+    cz = rng.uniform(cos_max, 1.0, n)  # uniform on the spherical cap
+    phi = rng.uniform(0.0, 2 * np.pi, n)
+    sz = np.sqrt(1.0 - cz**2)
+    # towards the light in camera coordinates (the camera looks along +z)
+    to_light = np.stack([sz * np.cos(phi), sz * np.sin(phi), -cz], 1)
+    light_dir = np.einsum('nji,nj->ni', R, to_light)  # R^T v per frame
+    exposure = np.exp(rng.uniform(np.log(0.6), np.log(1.5), n))
+    white = 1.0 + rng.uniform(-0.1, 0.1, size=(n, 3))
+    gain = exposure[:, None] * white / white.mean(1, keepdims=True)
+    return Lighting(light_dir, rng.uniform(0.15, 0.7, n),
+                    rng.uniform(0.3, 1.0, n), gain,
+                    rng.uniform(0.6, 1.1, n),
+                    specular=rng.uniform(0.0, 0.6, n),
+                    shininess=np.exp(rng.uniform(np.log(4), np.log(64), n)),
+                    noise_std=rng.uniform(1.0, 8.0, n) / 255.0)
 
 
 def recording_lighting(rng: np.random.Generator, num_frames: int

@@ -120,8 +120,16 @@ def test_label_fraction_is_deterministic_sized_and_nested(bop_root):
                label_fraction=0.25, labelled_only=True)
     lab_ids = {(i['obj_id'], i['im_id']) for i in _infos(lab)}
     assert len(lab_ids) == 2 * 3 and lab_ids < train_ids
-    with pytest.raises(ValueError, match='label_fraction'):
-        _bop(bop_root, split='train', label_fraction=0.0)
+    with pytest.raises(ValueError, match=r'label_fraction must be in '
+                       r'\[0, 1\], got -0.1'):
+        _bop(bop_root, split='train', label_fraction=-0.1)
+    # 0: an unlabelled pool, every frame kept without its pose
+    none = _bop(bop_root, split='train', label_fraction=0.0)
+    assert len(none) == len(full)
+    assert not any(i['has_pose'] for i in _infos(none))
+    assert len(_bop(bop_root, split='train', label_fraction=0.0,
+                    labelled_only=True)) == 0
+    assert evenly_spaced_positions(24, 0.0).tolist() == []
 
 
 def test_split_rule_partitions_each_sequence(bop_root):
@@ -251,3 +259,68 @@ def test_scene_selection(bop_root):
     with pytest.raises(FileNotFoundError, match='000009: scene folder not '
                        'found'):
         _bop(bop_root, split='train', scene_ids=[9])
+
+
+def _lmo_real(root, **kw):
+    return _bop(root, split='test', scene_ids=[2], obj_ids=[1, 9], **kw)
+
+
+def test_split_rule_keeps_images_whole_in_a_multi_object_scene(
+        lmo_real_root):
+    images = sorted(int(k) for k in json.loads(
+        (lmo_real_root / 'test' / '000002' / 'scene_gt.json').read_text()))
+    train = _lmo_real(lmo_real_root, subset='train', train_ratio=0.5)
+    test = _lmo_real(lmo_real_root, subset='test', train_ratio=0.5)
+    train_ims = {i['im_id'] for i in _infos(train)}
+    test_ims = {i['im_id'] for i in _infos(test)}
+    # 100 images, k = 50 at floor((i + 0.5) * 2) = 1, 3, 5, ...: every
+    # other image of the recording, whichever objects it shows
+    assert sorted(train_ims) == images[1::2]
+    assert sorted(test_ims) == images[0::2]
+    assert len(train) + len(test) == len(_lmo_real(lmo_real_root)) == 189
+    # the labels are a fraction of each object's own training frames
+    lab = _lmo_real(lmo_real_root, subset='train', train_ratio=0.5,
+                    label_fraction=0.1, labelled_only=True)
+    per_obj = {o: [i['im_id'] for i in _infos(lab) if i['obj_id'] == o]
+               for o in (1, 9)}
+    for obj_id, ids in per_obj.items():
+        pool = sorted(i['im_id'] for i in _infos(train)
+                      if i['obj_id'] == obj_id)
+        assert ids == [pool[p] for p in evenly_spaced_positions(len(pool),
+                                                                0.1)]
+        assert len(ids) == 5
+
+
+def test_mask_type_picks_the_silhouette(lmo_real_root, tmp_path):
+    scene = lmo_real_root / 'test' / '000002'
+    info = json.loads((scene / 'scene_gt_info.json').read_text())
+    gt = json.loads((scene / 'scene_gt.json').read_text())
+    sets = {t: _lmo_real(lmo_real_root, mask_type=t)
+            for t in ('visib', 'amodal', 'box')}
+    assert [i['mask_path'] for i in _infos(sets['box'])] == [None] * 189
+    from posessl.datasets.transforms.loading import read_mask
+    for visib, amodal in zip(_infos(sets['visib']), _infos(sets['amodal'])):
+        assert '/mask_visib/' in visib['mask_path']
+        assert '/mask/' in amodal['mask_path']
+        assert visib['bbox'] == amodal['bbox']  # bbox_visib either way
+        n_vis = read_mask(visib['mask_path']).sum()
+        n_all = read_mask(amodal['mask_path']).sum()
+        assert n_vis <= n_all  # the visible part of the whole silhouette
+        # inside the image, the whole silhouette is BOP's px_count_all
+        # within 3 % (BOP counts the part outside the image too)
+        k = [a['obj_id'] for a in gt[str(amodal['im_id'])]].index(
+            amodal['obj_id'])
+        x, y, w, h = info[str(amodal['im_id'])][k]['bbox_obj']
+        if x >= 0 and y >= 0 and x + w < 640 and y + h < 480:
+            assert abs(n_all / info[str(amodal['im_id'])][k][
+                'px_count_all'] - 1) < 0.03
+    with pytest.raises(ValueError, match="mask_type must be one of"):
+        _lmo_real(lmo_real_root, mask_type='full')
+
+
+def test_amodal_masks_must_exist(tmp_path, handmade_frames):
+    only_visib = builders.write_bop(tmp_path / 'a', {1: handmade_frames[1]},
+                                    mask_dir='mask_visib')
+    with pytest.raises(FileNotFoundError, match=r"000001/mask: "
+                       r"mask_type='amodal' needs the whole-silhouette"):
+        _bop(only_visib, split='train', mask_type='amodal')

@@ -225,8 +225,10 @@ def test_bad_input_is_one_line(setup, tmp_path):
     tool = load_tool()
     cases = [
         (['--out', 'x.txt'], "--out 'x.txt': give a .json file name"),
-        (['--out', 'x.json', '--window', '0'],
-         '--window must be at least 1, got 0'),
+        (['--out', 'x.json', '--window', '-1'],
+         '--window must be at least 0, got -1'),
+        (['--out', 'x.json', '--min-mask-iou', '1.5'],
+         '--min-mask-iou must be in [0, 1], got 1.5'),
         (['--out', 'x.json', '--max-trans-mm', '-1'],
          '--max-trans-mm must be non-negative, got -1.0'),
     ]
@@ -264,3 +266,39 @@ def test_summary_accuracy_by_hand():
     assert acc['add_acc'] == 0.0
     assert acc['median_rot_deg'] == pytest.approx(10.0, abs=1e-4)
     assert load_tool().accuracy([], objects, 3) is None
+
+
+def test_window_zero_keeps_every_frame(setup, tmp_path, capsys):
+    out = tmp_path / 'all.json'
+    load_tool().main([setup['config'], setup['checkpoint'], '--out',
+                      str(out), '--window', '0'])
+    entries = json.loads(out.read_text())['labels']
+    assert sum(e['source'] == 'pseudo' for e in entries) == 2 * (FRAMES - 4)
+    assert sum(e['source'] == 'label' for e in entries) == 2 * 4
+
+
+def test_mask_agreement_keeps_poses_whose_silhouette_covers_the_mask(
+        setup):
+    tool = load_tool()
+    dataset, poses = teacher_poses(setup)
+    frames = []
+    for k, (info, _, _) in enumerate(poses[:6]):
+        R, t = info['gt_R'], info['gt_t'].copy()
+        if k % 3 == 1:  # sideways by twice the box's size: no overlap
+            t = t + np.array([200.0, 0.0, 0.0])
+        elif k % 3 == 2:  # 30 % farther: a silhouette of 0.59 the area
+            t = t * 1.3
+        frames.append(dict(info=dict(info, has_pose=False), pred_R=R,
+                           pred_t=t))
+    models = str(setup['root'] / 'models')
+    # the hand-made masks are filled hulls with their boundary pixels, so
+    # the true pose's silhouette covers them with IoU 0.87-0.90 (these
+    # 230-370 px masks), the farther one with 0.51-0.54
+    kept = tool.mask_agreement(frames, models, 0.8)
+    assert kept.tolist() == [True, False, False] * 2
+    assert tool.mask_agreement(frames, models, 0.4).tolist() == [
+        True, False, True] * 2
+    # labelled frames are not predictions: they pass
+    frames[1]['info']['has_pose'] = True
+    assert tool.mask_agreement(frames, models, 0.8).tolist()[:2] == [
+        True, True]

@@ -118,3 +118,26 @@ def test_bad_models_folder_errors_name_it(synthetic_root, tmp_path,
     with pytest.raises(ValueError, match='iters >= 1'):
         MODELS.build(dict(type='SilhouetteDepthRefiner',
                           models_dir=str(empty), iters=0))
+
+
+def test_mask_iou_is_one_at_the_true_pose_and_falls_off(synthetic_root):
+    from posessl.datasets.transforms.loading import read_mask
+    ds = DATASETS.build(dict(type='LinemodBOPDataset',
+                             data_root=str(synthetic_root), split='test'))
+    refiner = _refiner(synthetic_root)
+    for i in (0, len(ds) // 2, len(ds) - 1):
+        info = ds.get_data_info(i)
+        mask = read_mask(info['mask_path'])
+        R, t, K = info['gt_R'], info['gt_t'], info['cam_K']
+        obj = info['obj_id']
+        # the generator's mask is this rasteriser's coverage at 1x
+        assert refiner.mask_iou(obj, R, t, K, mask) > 0.99
+        # moved sideways by the object's own width: the overlap is gone
+        wide = np.array([ds.metainfo['diameters'][obj], 0.0, 0.0])
+        assert refiner.mask_iou(obj, R, t + 2 * wide, K, mask) == 0.0
+        # twice as far: a quarter of the area, all inside the mask's
+        # neighbourhood, so IoU near 1/4
+        assert refiner.mask_iou(obj, R, t * 2, K, mask) == pytest.approx(
+            0.25, abs=0.06)
+        assert refiner.mask_iou(obj, R, -t, K, mask) == 0.0
+        assert refiner.mask_iou(obj, R, t * np.nan, K, mask) == 0.0

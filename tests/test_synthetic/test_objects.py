@@ -276,6 +276,39 @@ def test_lighting_stays_in_range():
     assert np.abs(np.diff(exposure)).max() < 0.2 * np.ptp(exposure)
 
 
+def test_randomised_lighting_comes_from_the_camera_side():
+    from posessl.synthetic import randomised_lighting
+    from posessl.synthetic.meshes import random_rotation
+
+    rng = np.random.default_rng(0)
+    R = np.stack([random_rotation(rng) for _ in range(400)])
+    light = randomised_lighting(np.random.default_rng(1), R)
+    np.testing.assert_allclose(np.linalg.norm(light.light_dir, axis=1), 1.0)
+    # back in camera coordinates the light lies within 80 deg of the
+    # direction towards the camera (-z), spread over that whole cap
+    to_light = np.einsum('nij,nj->ni', R, light.light_dir)
+    angle = np.degrees(np.arccos(np.clip(-to_light[:, 2], -1, 1)))
+    assert angle.max() <= 80.0 + 1e-6 and angle.max() > 70.0
+    # a uniform cap: cos(angle) uniform on [cos 80 deg, 1]
+    assert abs(np.mean(-to_light[:, 2]) - (1 + np.cos(np.radians(80))) / 2
+               ) < 0.03
+    # every frame its own light: nothing is shared between frames
+    for values, lo, hi in ((light.ambient, 0.15, 0.7),
+                           (light.diffuse, 0.3, 1.0),
+                           (light.specular, 0.0, 0.6),
+                           (light.shininess, 4.0, 64.0),
+                           (light.noise_std * 255, 1.0, 8.0)):
+        assert values.shape == (400, )
+        assert lo <= values.min() and values.max() <= hi
+        assert np.ptp(values) > 0.8 * (hi - lo)
+    exposure = light.gain.mean(1)
+    assert 0.6 <= exposure.min() and exposure.max() <= 1.5
+    frame = light.take(np.array([3, 7])).frame(1)
+    assert frame['ambient'] == light.ambient[7]
+    assert frame['specular'] == light.specular[7]
+    np.testing.assert_array_equal(frame['gain'], light.gain[7])
+
+
 @pytest.mark.parametrize('image', [
     np.arange(48 * 64, dtype=np.uint32).reshape(48, 64).astype(np.uint8),
     np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8),

@@ -1,0 +1,24 @@
+# Zero real labels, crops placed by a box alone (a detector's, or BOP's
+# bbox_visib): the render model of pose_r18-render_1xb32-1200it_lmo-real.py
+# without the mask's help. The renders keep their procedural clutter around
+# the object (no MaskBackground), and the depth is read against the crop
+# window, since there is no mask area to measure it by.
+_base_ = ['./pose_r18-render_1xb32-1200it_lmo-real.py']
+model = dict(head=dict(depth_ref='crop'))
+train_pipeline = [
+    dict(type='LoadImageAndMask', cache_size=2400),
+    dict(type='MaskCenteredCrop', mode='zoom', out_size=64, scale=1.4,
+         center_jitter=0.05, scale_jitter=0.1),
+    dict(type='PhotometricAug', color_prob=1.0, brightness=0.3,
+         contrast=0.3, saturation=0.4, hue=0.04, noise_prob=0.5,
+         noise_std=(0.0, 8.0), blur_prob=0.7, blur_sigma=(0.3, 1.5)),
+    dict(type='PackPoseInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageAndMask', skip_bad=False),
+    dict(type='MaskCenteredCrop', mode='zoom', out_size=64, scale=1.4),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+test_dataloader = dict(
+    dataset=dict(mask_type='box', pipeline=test_pipeline))
