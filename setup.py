@@ -85,7 +85,9 @@ setup(
     extras_require={
         # posessl uses only mmcv's pure-Python part (mmcv.transforms)
         'lite': ['mmcv-lite>=2.0.0'],
-        'dev': ['pytest', 'pytest-timeout', 'ruff'],
+        # wheel: tests/test_packaging.py builds the wheel without build
+        # isolation (a venv's setuptools before 70.1 has no bdist_wheel)
+        'dev': ['pytest', 'pytest-timeout', 'ruff', 'wheel'],
         # mmpretrain imports ``modelindex`` from the package model-index;
         # importlib-metadata 8+ breaks its import
         'interop': [
