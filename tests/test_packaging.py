@@ -153,3 +153,15 @@ def test_installing_keeps_an_environments_torch_and_full_mmcv(wheel,
     for name, version in own.items():
         assert f'{name}-{version}.dist-info' in found
     assert not [n for n in found if n.startswith('mmcv_lite')]
+
+
+def test_without_mmcv_importing_posessl_says_what_to_install():
+    # no requirement can ask for "mmcv-lite or the full mmcv" (setup.py);
+    # the current folder, this checkout, comes first on the path
+    proc = _run([sys.executable, '-c',
+                 "import sys; sys.modules['mmcv'] = None; import posessl"],
+                REPO, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith(
+        "ImportError: posessl needs mmcv 2.x, of which it uses only the "
+        "pure-Python part: pip install 'posessl[lite]'")
