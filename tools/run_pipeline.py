@@ -12,6 +12,10 @@ a short summary (the test stage its ADD(-S) table); its full output goes to
 ``--verbose`` shows it as well. A failing stage prints the end of its log.
 Run the same command again after an interruption: finished stages are
 skipped and a cut-off training stage resumes from its last checkpoint.
+Relative paths (``--work-dir``, ``--data-root``) are taken from the current
+folder; the configs are paths or names (``posessl configs`` lists them), and
+the scripts are the ones next to this file (a checkout's ``tools/``, or
+``posessl/.mim/tools`` of an installed wheel: ``posessl-pipeline``).
 """
 import argparse
 import glob
@@ -23,7 +27,7 @@ import shlex
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Set
 
 from mmengine.config import Config
 
@@ -37,8 +41,12 @@ from posessl.engine.runner_setup import (
     iteration_schedule_options,
     last_logged_metrics,
 )
+from posessl.launcher import resolve_config
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: This script's folder, whose scripts the stages run, and the folder that
+#: holds it and ``configs/`` (the checkout, or ``posessl/.mim``).
+TOOLS = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(TOOLS)
 SSL_CONFIG = 'configs/ssl/ssl_r18_1xb32-5e_synthetic.py'
 POSE_CONFIG = 'configs/pose/pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py'
 
@@ -177,19 +185,49 @@ def tail(path: str, count: int = TAIL_LINES) -> List[str]:
         return f.read().splitlines()[-count:]
 
 
+def tool(script: str) -> str:
+    """The path of a script next to this one (``train.py``, ...)."""
+    return osp.join(TOOLS, script)
+
+
+def find_config(arg: str) -> str:
+    """The config file a path or config name means; exits when none."""
+    path = resolve_config(arg, ROOT)
+    if path is None:
+        sys.exit(f'error: config {arg!r} not found: it is no file and no '
+                 "config has that name ('posessl configs' lists them)")
+    return path
+
+
+def shown(cmd: List[str]) -> str:
+    """A stage's command as one types it: ``python``, then the arguments,
+    paths inside the current folder made relative to it."""
+    cwd = os.getcwd()
+
+    def short(arg: str) -> str:
+        if osp.isabs(arg):
+            relative = osp.relpath(arg, cwd)
+            if not relative.startswith(os.pardir):
+                return relative
+        return arg
+
+    return ' '.join(shlex.quote(short(c)) for c in ['python'] + cmd)
+
+
 def run(cmd: List[str], log_file: str, verbose: bool = False,
         progress: Optional[StageProgress] = None) -> None:
-    """Run one stage's command from the repository root, echoing it.
+    """Run one stage's command (``python`` arguments) from the current
+    folder, printing it first as :func:`shown` writes it.
 
     Its whole output (stdout and stderr) goes to ``log_file``; with
     ``verbose`` also to the console, otherwise ``progress`` reads it. A
     failing stage prints the end of its log and exits.
     """
-    print('$ ' + ' '.join(shlex.quote(c) for c in cmd), flush=True)
+    print('$ ' + shown(cmd), flush=True)
     os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     with open(log_file, 'w', encoding='utf-8') as log, subprocess.Popen(
-            [sys.executable] + cmd, cwd=REPO, env=env, text=True,
+            [sys.executable] + cmd, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             errors='replace') as proc:
         try:
@@ -211,7 +249,7 @@ def run(cmd: List[str], log_file: str, verbose: bool = False,
             print('\n'.join(tail(log_file)))
             print('---')
         sys.exit(f'error: stage failed (exit status {proc.returncode}): '
-                 f'{" ".join(cmd)}; its full output is in {log_file}')
+                 f'{shown(cmd)}; its full output is in {log_file}')
 
 
 def add_table(log_file: str) -> List[str]:
@@ -252,6 +290,38 @@ def check_reused_data(info_file: str, size: dict, seed: int) -> None:
         sys.exit(f'error: {info_file}: this synthetic set differs from the '
                  f'one this run generates: {"; ".join(diff)}. Delete its '
                  'folder to regenerate it, or give another --data-root.')
+
+
+def data_command(data_root: str, size: dict, seed: int) -> List[str]:
+    """The command that generates the synthetic set: ``--overwrite`` only
+    where a folder without ``dataset_info.json`` (the file the generator
+    writes last) holds what an interrupted generation left."""
+    cmd = [
+        tool('make_synthetic_linemod.py'), data_root, '--num-objects',
+        str(size['num_objects']), '--train-frames',
+        str(size['train_frames']), '--test-frames',
+        str(size['test_frames']), '--seed',
+        str(seed)
+    ]
+    if osp.isdir(data_root) and os.listdir(data_root):
+        cmd.append('--overwrite')
+    return cmd
+
+
+def run_folders(work_dir: str) -> Set[str]:
+    """The folders in ``work_dir`` (MMEngine adds a timestamped one for
+    each run)."""
+    return {path for path in glob.glob(osp.join(work_dir, '*'))
+            if osp.isdir(path)}
+
+
+def overlay_files(work_dir: str, before: Set[str]) -> List[str]:
+    """The overlay PNGs of the runs whose folders are not in ``before``
+    (this run's, not those of earlier runs in the same work dir)."""
+    return sorted(
+        png for folder in run_folders(work_dir) - before
+        for png in glob.glob(osp.join(folder, 'overlays', '**', '*.png'),
+                             recursive=True))
 
 
 def stage(index: int, title: str) -> float:
@@ -306,7 +376,7 @@ def train_stage(config: str, work_dir: str, options: List[str],
         os.replace(final_path, final_path + '.broken')
         print(f'{problem}; moved it to {final_path}.broken and training '
               'this stage again')
-    cmd = ['tools/train.py', config, '--work-dir', work_dir]
+    cmd = [tool('train.py'), config, '--work-dir', work_dir]
     resume_from = resume_checkpoint(work_dir)
     if resume_from is not None:
         cmd += ['--resume', resume_from]
@@ -344,29 +414,29 @@ def main(argv: Optional[List[str]] = None) -> None:
     ]
 
     t0 = stage(1, 'synthetic LINEMOD data')
-    info_file = osp.join(REPO, data_root, 'dataset_info.json')
+    info_file = osp.join(data_root, 'dataset_info.json')
     if osp.isfile(info_file):
         check_reused_data(info_file, size, args.seed)
         print(f'reusing {data_root}')
     else:
         log_file = stage_log(osp.join(work_dir, 'data'))
-        run([
-            'tools/make_synthetic_linemod.py', data_root, '--num-objects',
-            str(size['num_objects']), '--train-frames',
-            str(size['train_frames']), '--test-frames',
-            str(size['test_frames']), '--seed',
-            str(args.seed), '--overwrite'
-        ], log_file, verbose, StageProgress('data'))
+        cmd = data_command(data_root, size, args.seed)
+        if '--overwrite' in cmd:
+            print(f'{data_root} has no dataset_info.json (an interrupted '
+                  'generation): generating it again')
+        run(cmd, log_file, verbose, StageProgress('data'))
         print(f"wrote {data_root}: {size['num_objects']} objects x "
               f"({size['train_frames']} train + {size['test_frames']} test) "
               f'frames in {time.time() - t0:.0f} s; log {log_file}')
 
     t0 = stage(2, 'self-supervised relative-viewpoint pretraining (no labels)')
-    ssl_cfg = Config.fromfile(osp.join(REPO, args.ssl_config))
+    ssl_config = find_config(args.ssl_config)
+    pose_config = find_config(args.pose_config)
+    ssl_cfg = Config.fromfile(ssl_config)
     ssl_epochs = size['ssl_epochs'] or ssl_cfg.train_cfg.max_epochs
     ssl_dir = osp.join(work_dir, 'ssl')
     progress = StageProgress('ssl', epochs=ssl_epochs)
-    ssl_ckpt = train_stage(args.ssl_config, ssl_dir, [
+    ssl_ckpt = train_stage(ssl_config, ssl_dir, [
         f'train_dataloader.dataset.dataset.data_root={data_root}',
         f'train_cfg.max_epochs={ssl_epochs}',
         f'param_scheduler.0.T_max={ssl_epochs}',
@@ -377,7 +447,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'log {stage_log(ssl_dir)}')
 
     t0 = stage(3, f'pose training on {args.label_fraction:.0%} of the labels')
-    pose_cfg = Config.fromfile(osp.join(REPO, args.pose_config))
+    pose_cfg = Config.fromfile(pose_config)
     pose_iters = size['pose_iters'] or pose_cfg.train_cfg.max_iters
     pose_dir = osp.join(work_dir, 'pose')
     data_options = [
@@ -387,7 +457,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     schedule = [] if pose_iters == pose_cfg.train_cfg.max_iters else \
         iteration_schedule_options(pose_iters)
     progress = StageProgress('pose')
-    pose_ckpt = train_stage(args.pose_config, pose_dir, data_options + [
+    pose_ckpt = train_stage(pose_config, pose_dir, data_options + [
         f'train_dataloader.dataset.label_fraction={args.label_fraction}',
         f'model.backbone.init_cfg.checkpoint={ssl_ckpt}',
         f'randomness.seed={args.seed}'
@@ -399,17 +469,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     t0 = stage(4, 'test: ADD(-S) on the test split (scored once)')
     test_dir = osp.join(work_dir, 'test')
     csv_file = osp.join(work_dir, 'posessl_synthetic-test.csv')
+    earlier_runs = run_folders(test_dir)
     run([
-        'tools/test.py', args.pose_config, pose_ckpt, '--work-dir', test_dir,
+        tool('test.py'), pose_config, pose_ckpt, '--work-dir', test_dir,
         '--out', csv_file, '--show-dir', 'overlays', '--cfg-options'
     ] + data_options + ['default_hooks.visualization.interval=10'],
         stage_log(test_dir), verbose, StageProgress('test'))
     if not verbose:  # the table is in the output already
         print('\n'.join(add_table(stage_log(test_dir))))
-    metrics = last_logged_metrics(osp.join(REPO, test_dir))
-    overlays = sorted(
-        glob.glob(osp.join(REPO, test_dir, '*', 'overlays', '**', '*.png'),
-                  recursive=True))
+    metrics = last_logged_metrics(test_dir)  # the newest run: this one
+    overlays = overlay_files(test_dir, earlier_runs)
     print(f'tested in {time.time() - t0:.0f} s; log {stage_log(test_dir)}')
     print(f'BOP results CSV: {csv_file}')
     if overlays:

@@ -2,6 +2,7 @@
 would generate, and prints a progress line and a summary per stage (the
 stages' full output goes to their logs)."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -90,11 +91,64 @@ def test_a_failing_stage_shows_the_end_of_its_log(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         pipeline.run(['-c', script], str(log))
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith('$ -c') and str(log) in out[1]
+    # the command as one types it, and the command in the error line
+    assert out[0].startswith('$ python -c') and str(log) in out[1]
     assert out[2:22] == [f'line {i}' for i in range(10, 30)]
-    assert str(log) in str(exc.value)
+    assert str(log) in str(exc.value) and 'python -c' in str(exc.value)
     assert 'exit status 3' in str(exc.value)
     assert log.read_text().splitlines() == [f'line {i}' for i in range(30)]
+
+
+# ------------------------------------------------- what it runs and reports
+def test_data_command_overwrites_only_what_an_interruption_left(
+        tmp_path, monkeypatch):
+    pipeline = _pipeline()
+    monkeypatch.chdir(tmp_path)
+    cmd = pipeline.data_command('data/set', pipeline.QUICK, seed=1)
+    assert cmd[0] == str(REPO / 'tools' / 'make_synthetic_linemod.py')
+    assert cmd[1:] == ['data/set', '--num-objects', '2', '--train-frames',
+                       '60', '--test-frames', '16', '--seed', '1']
+    (tmp_path / 'data' / 'set').mkdir(parents=True)  # empty: no overwrite
+    assert '--overwrite' not in pipeline.data_command('data/set',
+                                                      pipeline.QUICK, 1)
+    (tmp_path / 'data' / 'set' / 'camera.json').write_text('{}')
+    assert pipeline.data_command('data/set', pipeline.QUICK,
+                                 1)[-1] == '--overwrite'
+
+
+def test_printed_commands_are_relative_to_the_current_folder(
+        tmp_path, monkeypatch):
+    pipeline = _pipeline()
+    monkeypatch.chdir(REPO)
+    assert pipeline.shown([pipeline.tool('train.py'), 'a b', '/x/y.py']) \
+        == "python tools/train.py 'a b' /x/y.py"
+    monkeypatch.chdir(tmp_path)  # outside: the scripts' full paths
+    assert pipeline.shown([pipeline.tool('test.py')]) == \
+        f'python {REPO}/tools/test.py'
+
+
+def test_configs_are_paths_or_names(tmp_path, monkeypatch):
+    pipeline = _pipeline()
+    monkeypatch.chdir(tmp_path)
+    config = REPO / 'configs' / 'ssl' / 'ssl_r18_1xb32-5e_synthetic.py'
+    assert pipeline.find_config(pipeline.SSL_CONFIG) == str(config)
+    assert pipeline.find_config('ssl_r18_1xb32-5e_synthetic') == str(config)
+    with pytest.raises(SystemExit, match="config 'ssl_nope' not found"):
+        pipeline.find_config('ssl_nope')
+
+
+def test_overlays_of_this_run_only(tmp_path):
+    pipeline = _pipeline()
+    old = tmp_path / '20240101_000000' / 'overlays' / 'obj1'
+    old.mkdir(parents=True)
+    (old / 'a.png').write_bytes(b'')
+    (old / 'b.png').write_bytes(b'')
+    before = pipeline.run_folders(str(tmp_path))
+    new = tmp_path / '20240102_000000' / 'overlays' / 'obj1'
+    new.mkdir(parents=True)
+    (new / 'c.png').write_bytes(b'')
+    assert pipeline.overlay_files(str(tmp_path), before) == [
+        str(new / 'c.png')]
 
 
 @pytest.mark.slow
@@ -129,3 +183,20 @@ def test_the_main_job_prints_a_short_report(egl, tmp_path, capsys,
     assert 'System environment' in (work_dir / 'ssl.log').read_text()
     assert 'Failed to search registry' not in (
         work_dir / 'pose.log').read_text()
+    # the data command it printed is the one it ran: nothing overwritten
+    data_cmd = next(line for line in lines if 'make_synthetic' in line)
+    assert data_cmd.startswith('$ python ') and '--overwrite' not in data_cmd
+    # a rerun reuses the data and both checkpoints, tests again and reports
+    # the overlays of its own test run, not those of both runs
+    pipeline.main(['--quick', '--work-dir', str(work_dir), '--data-root',
+                   str(tmp_path / 'data'), '--num-workers', '0'])
+    again = capsys.readouterr().out
+    assert f'reusing {tmp_path / "data"}' in again
+    assert again.count('already trained') == 2
+    assert again.count('$ python ') == 1  # the test stage alone
+    assert len(list(work_dir.glob('test/*/overlays'))) == 2
+
+    def overlay_count(text: str) -> str:
+        return re.search(r'pose overlays: .*\((\d+) PNGs', text).group(1)
+
+    assert overlay_count(again) == overlay_count(out)
