@@ -300,14 +300,16 @@ def train_and_score(method: str, fraction: float, seed: int,
         checkpoint=ckpt, **extra)
 
 
-def labelled_count(fraction: float) -> int:
-    """Labelled real frames of the pool at ``fraction`` (both objects)."""
+def labelled_count(fraction: float, real_root: Optional[str] = None) -> int:
+    """Labelled real frames of the pool at ``fraction`` (both objects) in
+    ``real_root`` (default: data/lmo_real)."""
     from mmengine.config import Config
 
     from posessl.registry import DATASETS
     cfg = Config.fromfile(osp.join(REPO, CONFIGS['render-ft']))
     pool = dict(cfg.train_dataloader.dataset.datasets[0].dataset)
-    pool.update(data_root=osp.join(REPO, REAL_ROOT), pipeline=[],
+    pool.update(data_root=real_root or osp.join(REPO, REAL_ROOT),
+                pipeline=[],
                 label_fraction=fraction, labelled_only=True)
     return len(DATASETS.build(pool))
 
@@ -370,6 +372,21 @@ def write_csv(args: argparse.Namespace) -> List[dict]:
     return rows
 
 
+def table_cells(args: argparse.Namespace) -> List[tuple]:
+    """``(method, fraction, seed)`` to run: the zero-label methods at 0
+    only, the others where the pool has labels, render-self where it has
+    unlabelled frames (below 1). Method by method, so that ``--jobs`` runs
+    independent cells side by side (a cell waits for the one it starts
+    from)."""
+    def wanted(method: str, fraction: float) -> bool:
+        if method in ZERO_LABEL:
+            return fraction == 0
+        return fraction < 1 if method == 'render-self' else fraction > 0
+
+    return [(m, f, s) for m in args.methods for f in args.fractions
+            for s in args.seeds if wanted(m, f)]
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.report:
@@ -377,11 +394,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     start = time.time()
     ensure_data(args)
-    # method by method, so that --jobs runs independent cells side by side
-    # (a cell waits for the one it starts from)
-    cells = [(m, f, s) for m in args.methods for f in args.fractions
-             for s in args.seeds
-             if (f == 0) == (m in ZERO_LABEL) or m == 'render-self']
+    cells = table_cells(args)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     lock = threading.Lock()
     failed: List[str] = []
