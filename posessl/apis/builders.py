@@ -11,10 +11,14 @@ from typing import Any, List, Optional, Sequence
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
-from posessl.engine import enable_checkpoint_safety
+from posessl.engine import (
+    check_checkpoint_fits,
+    enable_checkpoint_safety,
+    load_checkpoint_file,
+)
 from posessl.registry import DATASETS, MODELS
 
 __all__ = [
@@ -30,18 +34,34 @@ def _plain(cfg: Any) -> Any:
     return copy.deepcopy(cfg)
 
 
-def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
+def load_weights(model: torch.nn.Module, checkpoint: str,
+                 allow_partial: bool = False) -> dict:
     """Load ``checkpoint``'s state dict into ``model``; return its ``meta``.
 
     The checkpoint is read with ``weights_only=True`` (posessl's allow-list
     of the few objects an MMEngine checkpoint holds); the state dict may be
-    bare or under ``state_dict``, like MMEngine's ``load_checkpoint``.
+    bare or under ``state_dict``, like MMEngine's ``load_checkpoint``. It
+    must fit the model (names, shapes, finite values:
+    :func:`~posessl.engine.check_checkpoint_fits`) before any weight is
+    copied.
+
+    Args:
+        model: The model to load into.
+        checkpoint: The checkpoint file.
+        allow_partial: Load only the tensors that fit (a config's
+            ``load_partial = True``).
 
     Raises:
-        CheckpointError: the file is missing, unreadable or unsafe.
+        CheckpointError: the file is missing, unreadable or unsafe, or does
+            not fit the model; one line naming it.
     """
     enable_checkpoint_safety()
-    loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+    loaded = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) \
+        else loaded
+    weights = check_checkpoint_fits(state, model, checkpoint,
+                                    allow_partial=allow_partial)
+    model.load_state_dict(weights, strict=not allow_partial)
     meta = loaded.get('meta') if isinstance(loaded, dict) else None
     return meta if isinstance(meta, dict) else {}
 
@@ -51,22 +71,24 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
                           seed: Optional[int] = None) -> torch.nn.Module:
     """``cfg.model`` in eval mode, with ``checkpoint``'s weights if given.
 
-    Without a checkpoint the weights are the modules' fresh initialisation
+    The checkpoint must fit the model (:func:`load_weights`; the config's
+    ``load_partial = True`` loads the tensors that fit). Without a
+    checkpoint the weights are the modules' fresh initialisation
     (``init_weights`` is not called, so no pretrained file is read), drawn
     after ``torch.manual_seed(seed)`` when a seed is given: an untrained
     baseline of the same architecture.
 
     Raises:
-        FileNotFoundError: the checkpoint does not exist.
+        CheckpointError: the checkpoint is missing, unreadable, unsafe or
+            does not fit the model.
     """
     init_default_scope(cfg.get('default_scope', 'posessl'))
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'{checkpoint}: checkpoint not found')
     if seed is not None:
         torch.manual_seed(seed)
     model = MODELS.build(_plain(cfg.model))
     if checkpoint is not None:
-        load_weights(model, checkpoint)
+        load_weights(model, checkpoint,
+                     allow_partial=bool(cfg.get('load_partial', False)))
     return model.to(device).eval()
 
 

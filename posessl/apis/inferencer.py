@@ -101,7 +101,9 @@ class PoseInferencer:
     Raises:
         InferenceError: the config cannot be used, or the object list is
             nowhere to be found.
-        CheckpointError: the checkpoint is missing, unreadable or unsafe.
+        CheckpointError: the checkpoint is missing, unreadable or unsafe,
+            or does not fit the model (names, shapes, finite values; the
+            config's ``load_partial = True`` loads what fits).
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: str,
@@ -125,7 +127,8 @@ class PoseInferencer:
         self.device = device or ('cuda' if torch.cuda.is_available() else
                                  'cpu')
         self.model = build_inference_model(cfg, None, device=self.device)
-        meta = load_weights(self.model, checkpoint)
+        meta = load_weights(self.model, checkpoint, allow_partial=bool(
+            cfg.get('load_partial', False)))
         self.dataset_meta = self._dataset_meta(meta, checkpoint)
         ids = self.dataset_meta.get('obj_ids') or self.dataset_meta.get(
             'model_points', {}).keys()

@@ -1,7 +1,7 @@
 """Runner-side pieces: checkpoint safety, hooks and model wrappers."""
 from .checkpoint_safety import (
     CheckpointError,
-    check_state_dict_keys,
+    check_checkpoint_fits,
     enable_checkpoint_safety,
     load_checkpoint_file,
 )
@@ -20,6 +20,6 @@ __all__ = [
     'BF16AutocastOptimWrapper', 'BopTimeHook', 'CheckpointError',
     'CheckpointMatchHook',
     'DatasetMetaHook', 'DeviceAwareDistributedDataParallel', 'InterruptHook',
-    'NonFiniteLossHook', 'TrainingStopped', 'check_state_dict_keys',
+    'NonFiniteLossHook', 'TrainingStopped', 'check_checkpoint_fits',
     'cpu_supports_bf16', 'enable_checkpoint_safety', 'load_checkpoint_file'
 ]

@@ -30,8 +30,18 @@ import os
 import os.path as osp
 import pickle
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Union,
+)
 
 import numpy as np
 import torch
@@ -42,7 +52,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'enable_checkpoint_safety', 'CheckpointError', 'load_checkpoint_file',
-    'check_state_dict_keys', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
+    'check_checkpoint_fits', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
 ]
 
 #: name of :class:`AtomicLocalBackend` among MMEngine's storage backends
@@ -53,8 +63,11 @@ ATOMIC_BACKEND = 'posessl_atomic_local'
 _ZIP_MAGIC = b'PK\x03\x04'
 _PICKLE_PROTO = b'\x80'
 
+#: MMEngine's remote schemes (the last two are its regular expressions for
+#: object storage, which need an optional client)
 _URL_PREFIXES = ('http://', 'https://', 'torchvision://', 'modelzoo://',
-                 'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://')
+                 'open-mmlab://', 'openmmlab://', 'mmcls://', 'pavi://',
+                 r'(\S+\:)?s3://', r'(\S+\:)?petrel://')
 
 
 #: statistics HistoryBuffer registers on first use; custom ones registered
@@ -105,11 +118,11 @@ def load_checkpoint_file(filename: str,
             truncated or corrupt, or holds a pickled object that is not
             plain weights; the message names the file.
     """
+    if '://' in filename:
+        _refuse_url(filename)
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise CheckpointError(f'checkpoint {filename!r} does not exist; check '
-                              'the path given to --resume, load_from, '
-                              'tools/test.py or init_cfg')
+        raise CheckpointError(f'checkpoint {filename!r} does not exist')
     with open(filename, 'rb') as f:
         head = f.read(8)
     if not head.startswith((_ZIP_MAGIC, _PICKLE_PROTO)):
@@ -151,57 +164,181 @@ def load_checkpoint_file(filename: str,
             f'{type(err).__name__}: {first}') from None
 
 
-def check_state_dict_keys(model_keys: Iterable[str],
-                          checkpoint_keys: Iterable[str],
-                          filename: str) -> None:
-    """The checkpoint's weights must be exactly the model's.
+def _strip_module(key: str) -> str:
+    """A key without the ``module.`` prefix a DDP-wrapped model saves."""
+    return key[len('module.'):] if key.startswith('module.') else key
 
-    Keys are compared after stripping a DDP ``module.`` prefix; the message
-    counts the missing and unexpected keys and names their top-level modules.
+
+def _model_kind(keys: Iterable[str]) -> Optional[str]:
+    """``'pose'`` for a pose model's weights (a ``head``), ``'pretraining'``
+    for a ``ContrastivePretrainer``'s (``backbone`` and ``neck``, no
+    ``head``), else None."""
+    tops = {key.split('.')[0] for key in keys}
+    if 'head' in tops:
+        return 'pose'
+    if {'backbone', 'neck'} <= tops:
+        return 'pretraining'
+    return None
+
+
+def _per_module(keys: List[str]) -> str:
+    """``'head (8), neck (8)'``: the keys counted per top-level module."""
+    counts: Dict[str, int] = {}
+    for key in keys:
+        top = key.split('.')[0]
+        counts[top] = counts.get(top, 0) + 1
+    return ', '.join(f'{name} ({n})' for name, n in counts.items())
+
+
+def _kind_mismatch(saved_kind: Optional[str], model_kind: Optional[str],
+                   filename: str) -> Optional[str]:
+    """The message for a pretraining checkpoint given to a pose model or
+    the other way round; None otherwise."""
+    if saved_kind == 'pretraining' and model_kind == 'pose':
+        return (f'checkpoint {filename!r} is a self-supervised pretraining '
+                'checkpoint (backbone and projection neck, no pose head: '
+                'what a configs/ssl/ config trains), and this config\'s '
+                'model is a pose model: test, infer or resume it with a '
+                'checkpoint of a pose config (configs/pose/), or start a '
+                'pose model from it by training an ssl-ft pose config '
+                '(configs/pose/pose_*-ssl-ft*) with --cfg-options '
+                f'model.backbone.init_cfg.checkpoint={filename}')
+    if saved_kind == 'pose' and model_kind == 'pretraining':
+        return (f'checkpoint {filename!r} is a pose model\'s checkpoint '
+                '(it has a pose head: what a configs/pose/ config trains), '
+                'and this config\'s model is a self-supervised pretrainer '
+                '(configs/ssl/): give it to the pose config it was trained '
+                'with')
+    return None
+
+
+def check_checkpoint_fits(state_dict: Any, model: torch.nn.Module,
+                          filename: str,
+                          allow_partial: bool = False) -> Dict[str, Any]:
+    """Refuse a checkpoint whose weights are not exactly ``model``'s.
+
+    The check every entry point that loads weights runs before it uses
+    them (``load_from``, ``--resume``, ``tools/test.py``, the inferencer,
+    the picture and pseudo-labelling tools, the benchmarks): the keys
+    (after stripping a DDP ``module.`` prefix) and the shapes must be the
+    model's, and every floating-point tensor must be finite. A
+    self-supervised pretraining checkpoint given to a pose model (or a pose
+    checkpoint given to a pretrainer) is named as such.
+
+    Args:
+        state_dict: The checkpoint's state dict.
+        model: The model it is for (unwrapped from DDP).
+        filename: The checkpoint's path, for the message.
+        allow_partial: Load what fits on purpose (a config's
+            ``load_partial = True``): missing, unexpected and reshaped
+            tensors are left out, but at least one must fit, and those
+            that do must be finite.
+
+    Returns:
+        The tensors to load, keys without the ``module.`` prefix.
 
     Raises:
-        CheckpointError: keys are missing from or unexpected in the
-            checkpoint.
+        CheckpointError: one line naming the file and the first offending
+            tensor.
     """
-    def strip(key: str) -> str:
-        return key[len('module.'):] if key.startswith('module.') else key
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointError(f'checkpoint {filename!r} holds no state dict '
+                              f'(it holds a {type(state_dict).__name__})')
+    saved = {_strip_module(k): v for k, v in state_dict.items()}
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in saved]
+    unexpected = [k for k in saved if k not in expected]
+    reshaped = [k for k in expected if k in saved and (
+        not torch.is_tensor(saved[k])
+        or saved[k].shape != expected[k].shape)]
+    fits = {k: saved[k] for k in expected
+            if k in saved and k not in reshaped}
+    if not allow_partial:
+        kind = _kind_mismatch(_model_kind(saved), _model_kind(expected),
+                              filename)
+        if kind is not None and (missing or unexpected):
+            raise CheckpointError(kind)
+        _refuse_mismatch(filename, len(expected), missing, unexpected)
+        _refuse_reshaped(filename, len(expected), reshaped, saved, expected)
+    elif not fits:
+        raise CheckpointError(
+            f'checkpoint {filename!r} shares no weight with the model '
+            '(load_partial=True loads the tensors whose names and shapes '
+            'match, and there is none): is it the right file?')
+    bad = [k for k, v in fits.items()
+           if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        count = int((~torch.isfinite(fits[bad[0]])).sum())
+        raise CheckpointError(
+            f'checkpoint {filename!r} holds weights that are not finite: '
+            f'{bad[0]} has {count} NaN/inf values ({len(bad)} of '
+            f'{len(fits)} tensors are affected); it was saved from a run '
+            'that diverged, or it was damaged: use an earlier checkpoint of '
+            'that run')
+    weights = OrderedDict(fits)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:  # module versions, as torch.save keeps them
+        weights._metadata = OrderedDict(
+            (_strip_module(k), v) for k, v in metadata.items())
+    return weights
 
-    model = {strip(k) for k in model_keys}
-    saved = {strip(k) for k in checkpoint_keys}
-    missing, unexpected = sorted(model - saved), sorted(saved - model)
+
+def _refuse_mismatch(filename: str, total: int, missing: List[str],
+                     unexpected: List[str]) -> None:
+    """Raise when keys are missing from or unexpected in a checkpoint."""
     if not missing and not unexpected:
         return
-
-    def modules(keys: list) -> str:
-        counts: dict = {}
-        for key in keys:
-            top = key.split('.')[0]
-            counts[top] = counts.get(top, 0) + 1
-        return ', '.join(f'{name} ({n})' for name, n in counts.items())
-
     parts = []
     if missing:
-        parts.append(f'{len(missing)} of the model\'s {len(model)} weights '
-                     f'are missing ({modules(missing)})')
+        parts.append(f'{len(missing)} of the model\'s {total} weights are '
+                     f'missing ({_per_module(missing)}; first '
+                     f'{missing[0]})')
     if unexpected:
         parts.append(f'{len(unexpected)} weights are not in the model '
-                     f'({modules(unexpected)})')
+                     f'({_per_module(unexpected)}; first {unexpected[0]})')
     raise CheckpointError(
         f'checkpoint {filename!r} does not match the model: '
-        f'{"; ".join(parts)}. Is it a checkpoint of this config (e.g. not '
-        'the self-supervised one given to a pose config)? To load part of '
-        'a model on purpose set load_partial=True in the config, or load a '
-        "backbone with init_cfg=dict(type='Pretrained', prefix='backbone.')")
+        f'{"; ".join(parts)}. Is it a checkpoint of this config? To load '
+        'part of a model on purpose set load_partial=True in the config, '
+        "or load a backbone with init_cfg=dict(type='Pretrained', "
+        "prefix='backbone.')")
 
 
-def _load_local(filename: str, map_location: Optional[str] = None) -> dict:
+def _refuse_reshaped(filename: str, total: int, reshaped: List[str],
+                     saved: Mapping, expected: Mapping) -> None:
+    """Raise when a tensor of the checkpoint has another shape."""
+    if not reshaped:
+        return
+    key = reshaped[0]
+    value = saved[key]
+    got = tuple(value.shape) if torch.is_tensor(value) else \
+        f'a {type(value).__name__}, not a tensor'
+    raise CheckpointError(
+        f'checkpoint {filename!r} does not fit the model: {key} is '
+        f'{got} in the checkpoint and {tuple(expected[key].shape)} in the '
+        f'model ({len(reshaped)} of {total} tensors differ). Is it a '
+        'checkpoint of this config (the same backbone, head and objects)? '
+        'To load the tensors that fit on purpose set load_partial=True in '
+        'the config')
+
+
+def load_from_local(filename: str,
+                    map_location: Optional[str] = None) -> dict:
+    """MMEngine's loader for local files (``load_from``, ``resume``,
+    ``init_cfg``). Named as MMEngine's own: its log line "Loads checkpoint
+    by <name[10:]> backend" takes the backend's name from it."""
+    if '://' not in filename and not osp.isfile(osp.expanduser(filename)):
+        raise CheckpointError(f'checkpoint {filename!r} does not exist; check '
+                              'the path given to load_from, --resume or a '
+                              'model init_cfg')
     return load_checkpoint_file(filename, map_location)
 
 
 def _refuse_url(filename: str, map_location: Optional[str] = None,
                 **kwargs: Any) -> dict:
     raise CheckpointError(
-        f'{filename!r} is a URL, and posessl never downloads at run time. '
+        f'{filename!r} is a URL, and posessl reads checkpoints from local '
+        'files only (it never downloads at run time). '
         'Download the file on a machine with a network, copy it here, and '
         'give its local path instead (e.g. a torchvision state dict such as '
         "init_cfg=dict(type='Pretrained', checkpoint='/path/resnet18.pth')).")
@@ -223,7 +360,7 @@ def enable_checkpoint_safety() -> None:
     torch.serialization.add_safe_globals(
         [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] +
         _numpy_globals())
-    CheckpointLoader.register_scheme(prefixes='', force=True)(_load_local)
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
     CheckpointLoader.register_scheme(
         prefixes=_URL_PREFIXES, force=True)(_refuse_url)
     _enabled = True
