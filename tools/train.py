@@ -14,13 +14,16 @@ import os
 import os.path as osp
 
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from posessl.datasets.transforms.loading import (
     SKIP_RECORD_ENV,
     read_skip_record,
 )
-from posessl.engine import TrainingStopped, enable_checkpoint_safety
+from posessl.engine import (
+    TrainingStopped,
+    enable_checkpoint_safety,
+    last_good_checkpoint,
+)
 from posessl.engine.cli import (
     UserError,
     add_runner_arguments,
@@ -112,9 +115,9 @@ def train(args: argparse.Namespace) -> None:
         runner.train()
         report_skipped(record, runner)
     except KeyboardInterrupt:  # outside the loop's iterations, or twice
-        latest = find_latest_checkpoint(cfg.work_dir)
-        saved = f'--resume continues from {latest}' if latest and \
-            osp.isfile(latest) else 'no checkpoint was saved yet'
+        latest = last_good_checkpoint(cfg.work_dir)
+        saved = f'--resume continues from {latest}' if latest else \
+            'no checkpoint was saved yet'
         raise TrainingStopped(
             f'interrupted (Ctrl-C) during iteration {runner.iter + 1}; '
             f'{saved}') from None

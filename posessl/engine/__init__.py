@@ -3,6 +3,7 @@ from .checkpoint_safety import (
     CheckpointError,
     check_checkpoint_fits,
     enable_checkpoint_safety,
+    last_good_checkpoint,
     load_checkpoint_file,
 )
 from .errors import TrainingStopped
@@ -21,5 +22,6 @@ __all__ = [
     'CheckpointMatchHook',
     'DatasetMetaHook', 'DeviceAwareDistributedDataParallel', 'InterruptHook',
     'NonFiniteLossHook', 'TrainingStopped', 'check_checkpoint_fits',
-    'cpu_supports_bf16', 'enable_checkpoint_safety', 'load_checkpoint_file'
+    'cpu_supports_bf16', 'enable_checkpoint_safety', 'last_good_checkpoint',
+    'load_checkpoint_file'
 ]

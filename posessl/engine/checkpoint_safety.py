@@ -52,7 +52,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'enable_checkpoint_safety', 'CheckpointError', 'load_checkpoint_file',
-    'check_checkpoint_fits', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
+    'check_checkpoint_fits', 'last_good_checkpoint', 'AtomicLocalBackend',
+    'ATOMIC_BACKEND'
 ]
 
 #: name of :class:`AtomicLocalBackend` among MMEngine's storage backends
@@ -375,25 +376,67 @@ class AtomicLocalBackend(LocalBackend):
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        """Write ``obj`` to ``filepath`` atomically."""
+        """Write ``obj`` to ``filepath`` atomically.
+
+        Raises:
+            CheckpointError: the write failed (disk full, file too large,
+                no permission); the message names the file and the last
+                good checkpoint, which is left as it was.
+        """
         filepath = str(filepath)
         folder = osp.dirname(osp.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
-        umask = os.umask(0)
-        os.umask(umask)
+        tmp = None
         try:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                dir=folder, prefix=f'.{osp.basename(filepath)}.',
+                suffix='.tmp')
+            umask = os.umask(0)
+            os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)  # as open() would create it
             with os.fdopen(fd, 'wb') as f:
                 f.write(obj)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, filepath)
-        except BaseException:
-            if osp.exists(tmp):
+        except BaseException as err:
+            if tmp is not None and osp.exists(tmp):
                 os.remove(tmp)
+            if isinstance(err, OSError):
+                raise CheckpointError(
+                    f'could not write checkpoint {filepath!r} '
+                    f'({_os_error(err)}); nothing was replaced: '
+                    f'{_last_good(folder)}') from None
             raise
+
+
+def _os_error(err: OSError) -> str:
+    """``[Errno 28] No space left on device`` without the file name
+    (the message names it already)."""
+    if err.errno is None:
+        return str(err)
+    return f'[Errno {err.errno}] {err.strerror}'
+
+
+def _last_good(folder: str) -> str:
+    """The end of a failed write's message: which checkpoint is intact."""
+    last = last_good_checkpoint(folder)
+    if last is not None:
+        return f'the last good checkpoint is still {last}'
+    return f'no earlier checkpoint of this run is in {folder}'
+
+
+def last_good_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``<work_dir>/last_checkpoint`` names, where that file
+    and the checkpoint exist: what ``--resume`` continues from. It is
+    written only after a save succeeded, so it never names a refused or
+    half-written file, nor the file a resumed run started from."""
+    try:
+        with open(osp.join(work_dir, 'last_checkpoint')) as f:
+            last = f.read().strip()
+    except OSError:
+        return None
+    return last if last and osp.isfile(last) else None
 
 
 # a new name only: no existing backend or prefix is replaced

@@ -1,14 +1,20 @@
 """Every entry point trusts only a checkpoint that fits (names, shapes,
-finite values): by the exit status, the line and the files on disk."""
+finite values), and a failed checkpoint write says which checkpoint is still
+good: by the exit status, the line and the files on disk."""
+import errno
 import os
+import shutil
 import subprocess
+import sys
+from unittest import mock
 
 import pytest
 import torch
 
 from posessl.engine import CheckpointError, check_checkpoint_fits
+from posessl.engine.checkpoint_safety import AtomicLocalBackend
 
-from ._cli import TOY_CONFIG, run_tool
+from ._cli import FIXTURES, REPO, TOY_CONFIG, run_tool
 
 
 def _error_line(proc: subprocess.CompletedProcess) -> str:
@@ -155,3 +161,47 @@ def test_training_refuses_to_start_from_non_finite_weights(how, tmp_path):
                            'values')
     assert 'learning rate' not in line
     assert _checkpoints(work_dir) == []
+
+
+# ------------------------------------------------- failed checkpoint write
+def test_a_failed_write_names_the_file_and_the_intact_checkpoint(tmp_path):
+    good = tmp_path / 'epoch_1.pth'
+    good.write_bytes(b'good')
+    (tmp_path / 'last_checkpoint').write_text(str(good))
+    target = str(tmp_path / 'epoch_2.pth')
+    full = OSError(errno.ENOSPC, 'No space left on device')
+    with mock.patch('os.fsync', side_effect=full):
+        with pytest.raises(CheckpointError) as err:
+            AtomicLocalBackend().put(b'new', target)
+    assert str(err.value) == (
+        f'could not write checkpoint {target!r} ([Errno 28] No space left on '
+        f'device); nothing was replaced: the last good checkpoint is still '
+        f'{good}')
+    assert sorted(os.listdir(tmp_path)) == ['epoch_1.pth', 'last_checkpoint']
+    assert good.read_bytes() == b'good'
+
+
+@pytest.mark.skipif(shutil.which('bash') is None, reason='needs bash')
+def test_a_training_whose_save_fails_stops_in_one_line(tmp_path):
+    # resume a run at epoch 1 with files limited to 4 KiB: the config dump
+    # and a WARNING-level log fit, the epoch-2 checkpoint (9 KiB) does not
+    work_dir = tmp_path / 'run'
+    run_tool(['tools/train.py', TOY_CONFIG, '--work-dir', str(work_dir),
+              '--cfg-options', 'train_cfg.max_epochs=1'])
+    epoch1 = work_dir / 'epoch_1.pth'
+    before = epoch1.read_bytes()
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join([FIXTURES, REPO]))
+    proc = subprocess.run(
+        ['bash', '-c', 'ulimit -f 4 && exec "$@"', 'bash', sys.executable,
+         'tools/train.py', TOY_CONFIG, '--work-dir', str(work_dir),
+         '--resume', '--cfg-options', 'log_level=WARNING'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    line = _error_line(proc)
+    epoch2 = str(work_dir / 'epoch_2.pth')
+    assert line == (f'error: could not write checkpoint {epoch2!r} ([Errno '
+                    f'{errno.EFBIG}] File too large); nothing was replaced: '
+                    f'the last good checkpoint is still {epoch1}')
+    assert _checkpoints(work_dir) == ['epoch_1.pth']
+    assert epoch1.read_bytes() == before
+    assert not [f for f in os.listdir(work_dir) if f.endswith('.tmp')]

@@ -59,7 +59,7 @@ def test_diverging_run_stops_before_saving_a_non_finite_checkpoint(tmp_path):
     assert 'the loss is not finite (loss=' in line
     assert '(epoch 2)' in line
     epoch1 = osp.join(work_dir, 'epoch_1.pth')
-    assert f'the last checkpoint is {epoch1}' in line
+    assert f'the last good checkpoint is {epoch1}' in line
     # only the good checkpoint is on disk, and it is finite
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) \
         == ['epoch_1.pth']
@@ -68,16 +68,21 @@ def test_diverging_run_stops_before_saving_a_non_finite_checkpoint(tmp_path):
         assert f.read() == epoch1
 
 
-def _runner(model: torch.nn.Module, iteration: int = 4) -> SimpleNamespace:
+def _runner(model: torch.nn.Module, iteration: int = 4,
+            work_dir: str = '/nonexistent') -> SimpleNamespace:
     hub = mock.Mock()
-    hub.get_info.return_value = '/w/iter_2.pth'
+    hub.get_info.return_value = '/elsewhere/iter_9.pth'  # a resumed run's
     return SimpleNamespace(model=model, iter=iteration, epoch=0,
-                           message_hub=hub, logger=mock.Mock())
+                           message_hub=hub, logger=mock.Mock(),
+                           work_dir=work_dir)
 
 
-def test_non_finite_loss_names_the_iteration_and_terms():
+def test_non_finite_loss_names_the_iteration_and_terms(tmp_path):
     hook = NonFiniteLossHook()
-    runner = _runner(torch.nn.Linear(2, 1))
+    saved = tmp_path / 'iter_2.pth'
+    saved.write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(saved))
+    runner = _runner(torch.nn.Linear(2, 1), work_dir=str(tmp_path))
     outputs = dict(loss=torch.tensor(float('nan')),
                    loss_rot=torch.tensor(0.5),
                    loss_t=torch.tensor(float('nan')), pos_sim=1.0)
@@ -87,9 +92,15 @@ def test_non_finite_loss_names_the_iteration_and_terms():
     assert message.startswith('training stopped at iteration 5 (epoch 1): '
                               'the loss is not finite (loss=nan, '
                               'loss_rot=0.5, loss_t=nan)')
-    assert 'the last checkpoint is /w/iter_2.pth' in message
+    # the work dir's last checkpoint, not the message hub's (which a resumed
+    # run inherits from the run that wrote its checkpoint)
+    assert f'the last good checkpoint is {saved}' in message
     assert 'pos_sim' not in message  # not a loss term
     assert len(message.splitlines()) == 1
+    runner.work_dir = str(tmp_path / 'fresh')
+    with pytest.raises(TrainingStopped, match='no checkpoint was saved in '
+                       f'{tmp_path}/fresh yet'):
+        hook.after_train_iter(runner, 0, outputs=outputs)
 
 
 def test_non_finite_weights_after_a_finite_loss_stop_too():

@@ -7,15 +7,19 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from posessl.engine.checkpoint_safety import last_good_checkpoint
 from posessl.engine.errors import TrainingStopped
 from posessl.registry import HOOKS
 
 
 def last_checkpoint_note(runner) -> str:
-    """Which checkpoint holds the work so far, for a stop message."""
-    last = runner.message_hub.get_info('last_ckpt')
-    return f'the last checkpoint is {last}' if last else \
-        'no checkpoint was saved before'
+    """Which checkpoint holds the work so far, for a stop message: the one
+    ``last_checkpoint`` in the work dir names (a resumed run's message hub
+    still names the checkpoints of the run it was resumed from)."""
+    last = last_good_checkpoint(runner.work_dir)
+    if last is not None:
+        return f'the last good checkpoint is {last}'
+    return f'no checkpoint was saved in {runner.work_dir} yet'
 
 
 @HOOKS.register_module()
