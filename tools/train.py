@@ -7,9 +7,13 @@
 Runs on a GPU when there is one and on the CPU otherwise; several GPUs (or CPU
 processes, with gloo) through ``tools/dist_train.sh`` / ``torchrun``.
 Training stops with one line at a non-finite loss (nothing bad is saved);
-Ctrl-C saves the current iteration, which ``--resume`` continues from.
+Ctrl-C saves the current iteration, which ``--resume`` continues from. A
+checkpoint to resume or load must fit the model (names, shapes, finite
+values). One run at a time holds the work dir (``<work_dir>/.posessl.lock``;
+a lock left by a run that is gone is taken over).
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 
@@ -33,9 +37,12 @@ from posessl.engine.cli import (
     check_required_keys,
     check_resumable,
     configure_device,
+    is_first_process,
     load_tool_config,
+    make_work_dir,
     run_tool,
 )
+from posessl.engine.work_dir_lock import WorkDirLock
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -100,12 +107,20 @@ def build_config(args: argparse.Namespace):
 
 
 def train(args: argparse.Namespace) -> None:
-    """Build the Runner and train; Ctrl-C ends with one line. Samples that
-    turn out unreadable are skipped (in any loader process) and totalled
-    at the end."""
+    """Build the Runner and train, holding the work dir (one run at a
+    time); Ctrl-C ends with one line. Samples that turn out unreadable are
+    skipped (in any loader process) and totalled at the end."""
     enable_checkpoint_safety()
     cfg = build_config(args)
-    os.makedirs(cfg.work_dir, exist_ok=True)
+    make_work_dir(cfg.work_dir)
+    lock = WorkDirLock(cfg.work_dir) if is_first_process() else \
+        contextlib.nullcontext()
+    with lock:
+        run(cfg)
+
+
+def run(cfg) -> None:
+    """Train ``cfg`` in its (held) work dir."""
     record = osp.join(cfg.work_dir, 'skipped_samples.txt')
     if not cfg.get('resume') and osp.isfile(record):
         os.remove(record)  # a resumed run keeps counting

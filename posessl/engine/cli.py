@@ -25,6 +25,7 @@ from posessl.engine.checkpoint_safety import CheckpointError
 from posessl.engine.errors import TrainingStopped
 from posessl.engine.optim_wrappers import cpu_supports_bf16
 from posessl.engine.runner_setup import amp_dtype_name
+from posessl.engine.work_dir_lock import WorkDirLocked
 from posessl.evaluation.bop_csv import BopCsvError
 
 __all__ = [
@@ -32,8 +33,9 @@ __all__ = [
     'add_model_tool_arguments',
     'load_tool_config', 'load_config', 'check_required_keys',
     'check_registered_types', 'check_data_roots', 'check_checkpoint',
-    'check_resumable', 'add_safety_hooks', 'configure_device', 'DictAction',
-    'run_tool', 'is_user_error'
+    'check_resumable', 'make_work_dir', 'is_first_process',
+    'add_safety_hooks', 'configure_device', 'DictAction', 'run_tool',
+    'is_user_error'
 ]
 
 T = TypeVar('T')
@@ -266,6 +268,30 @@ def check_resumable(work_dir: str) -> str:
     return latest
 
 
+def make_work_dir(work_dir: str) -> None:
+    """Create the work dir (and its parents).
+
+    Raises:
+        UserError: it cannot be created or written to.
+    """
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except OSError as err:
+        raise UserError(f'work dir {work_dir!r} cannot be created '
+                        f'([Errno {err.errno}] {err.strerror}); give a '
+                        'folder you can write to with --work-dir') from None
+    if not os.access(work_dir, os.W_OK | os.X_OK):
+        raise UserError(f'work dir {work_dir!r} is not writable; give a '
+                        'folder you can write to with --work-dir')
+
+
+def is_first_process() -> bool:
+    """Rank 0 of a distributed launch (torchrun's ``RANK``, Slurm's
+    ``SLURM_PROCID``), or a single process."""
+    rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+    return rank == '0'
+
+
 def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
     """Choose the distributed backend and AMP by the device that is present.
 
@@ -307,7 +333,7 @@ def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
 
 #: posessl's own errors: their message is the whole story
 _OWN_ERRORS = (UserError, CheckpointError, TrainingStopped, DataError,
-               BopCsvError)
+               BopCsvError, WorkDirLocked)
 #: built-in errors that are one-line reports when posessl code raised them
 _CHECK_ERRORS = (ValueError, LookupError, TypeError, OSError, RuntimeError)
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -1,9 +1,13 @@
 """Every entry point trusts only a checkpoint that fits (names, shapes,
-finite values), and a failed checkpoint write says which checkpoint is still
-good: by the exit status, the line and the files on disk."""
+finite values), a work dir holds one training run at a time, and a failed
+checkpoint write says which checkpoint is still good: by the exit status,
+the line and the files on disk."""
 import errno
+import json
 import os
+import os.path as osp
 import shutil
+import socket
 import subprocess
 import sys
 from unittest import mock
@@ -13,6 +17,12 @@ import torch
 
 from posessl.engine import CheckpointError, check_checkpoint_fits
 from posessl.engine.checkpoint_safety import AtomicLocalBackend
+from posessl.engine.work_dir_lock import (
+    LOCK_NAME,
+    WorkDirLock,
+    WorkDirLocked,
+    _process_start,
+)
 
 from ._cli import FIXTURES, REPO, TOY_CONFIG, run_tool
 
@@ -161,6 +171,97 @@ def test_training_refuses_to_start_from_non_finite_weights(how, tmp_path):
                            'values')
     assert 'learning rate' not in line
     assert _checkpoints(work_dir) == []
+    assert not (work_dir / LOCK_NAME).exists()
+
+
+# -------------------------------------------------------- work dir lock
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    proc.wait()
+    return proc.pid
+
+
+def _write_lock(folder, **fields) -> str:
+    record = dict(pid=_dead_pid(), host=socket.gethostname(),
+                  pid_start=None, started='2020-01-01 00:00:00',
+                  command='python tools/train.py old.py', token='old')
+    record.update(fields)
+    path = osp.join(str(folder), LOCK_NAME)
+    with open(path, 'w') as f:
+        f.write(json.dumps(record))
+    return path
+
+
+def test_a_held_work_dir_refuses_a_second_lock_naming_the_first(tmp_path):
+    with WorkDirLock(str(tmp_path), command='python tools/train.py a.py'):
+        with pytest.raises(WorkDirLocked) as err:
+            WorkDirLock(str(tmp_path)).acquire()
+    message = str(err.value)
+    assert message.startswith(
+        f'work dir {str(tmp_path)!r} is in use by another run (pid '
+        f'{os.getpid()} on {socket.gethostname()}, started ')
+    assert message.endswith(
+        ': python tools/train.py a.py); two runs in one work dir overwrite '
+        "each other's checkpoints. Wait for it to end or give another "
+        f'--work-dir (if that run is gone, delete {tmp_path / LOCK_NAME})')
+    assert os.listdir(tmp_path) == []  # released, no temporary left
+
+
+@pytest.mark.parametrize('case', ['dead_pid', 'reused_pid', 'unreadable'])
+def test_a_stale_lock_is_taken_over(case, tmp_path):
+    if case == 'dead_pid':
+        path = _write_lock(tmp_path)
+    elif case == 'reused_pid':  # the pid now belongs to a later process
+        start = _process_start(os.getpid())
+        if start is None:
+            pytest.skip('no /proc here')
+        path = _write_lock(tmp_path, pid=os.getpid(), pid_start=start - 1)
+    else:
+        path = osp.join(str(tmp_path), LOCK_NAME)
+        with open(path, 'w') as f:
+            f.write('{"pid": 12')  # cut off
+    with WorkDirLock(str(tmp_path), command='new'):
+        with open(path) as f:
+            assert '"command": "new"' in f.read()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_lock_of_another_host_is_respected(tmp_path):
+    _write_lock(tmp_path, host='elsewhere', pid=1)
+    with pytest.raises(WorkDirLocked, match='pid 1 on elsewhere'):
+        WorkDirLock(str(tmp_path)).acquire()
+
+
+def test_release_leaves_another_runs_lock_alone(tmp_path):
+    lock = WorkDirLock(str(tmp_path))
+    lock.acquire()
+    path = _write_lock(tmp_path, pid=os.getpid())  # taken over meanwhile
+    lock.release()
+    assert osp.isfile(path)
+
+
+def test_a_second_training_in_a_held_work_dir_stops(tmp_path):
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    with WorkDirLock(str(work_dir), command='python tools/train.py first'):
+        line = _error_line(run_tool(['tools/train.py', TOY_CONFIG,
+                                     '--work-dir', str(work_dir)],
+                                    check=False))
+        assert line.startswith(f'error: work dir {str(work_dir)!r} is in use '
+                               f'by another run (pid {os.getpid()} on ')
+        assert 'python tools/train.py first' in line
+        assert _checkpoints(work_dir) == []
+        assert (work_dir / LOCK_NAME).exists()  # still the first run's
+
+
+def test_a_training_takes_over_a_crashed_runs_lock_and_removes_it(tmp_path):
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    _write_lock(work_dir)
+    run_tool(['tools/train.py', TOY_CONFIG, '--work-dir', str(work_dir),
+              '--cfg-options', 'train_cfg.max_epochs=1'])
+    assert _checkpoints(work_dir) == ['epoch_1.pth']
+    assert not (work_dir / LOCK_NAME).exists()
 
 
 # ------------------------------------------------- failed checkpoint write
@@ -205,3 +306,4 @@ def test_a_training_whose_save_fails_stops_in_one_line(tmp_path):
     assert _checkpoints(work_dir) == ['epoch_1.pth']
     assert epoch1.read_bytes() == before
     assert not [f for f in os.listdir(work_dir) if f.endswith('.tmp')]
+    assert not (work_dir / LOCK_NAME).exists()
