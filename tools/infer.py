@@ -12,7 +12,8 @@ Runs :class:`posessl.apis.PoseInferencer` (the config's test pipeline and
 prints the rotation R (row-major) and translation t (mm). ``--camera``
 reads a BOP ``camera.json`` (fx, fy, cx, cy) or a ``scene_camera.json``
 (the entry of ``--im-id``). ``--out`` saves the image with the predicted
-pose drawn in red.
+pose drawn in red. The checkpoint must fit the config's model (names,
+shapes, finite values).
 """
 import argparse
 from typing import List, Optional
@@ -21,7 +22,12 @@ import numpy as np
 
 from posessl.apis import InferenceError, PoseInferencer, PosePrediction
 from posessl.datasets.io import read_json
-from posessl.engine.cli import add_model_tool_arguments, run_tool
+from posessl.engine.cli import (
+    add_model_tool_arguments,
+    check_checkpoint,
+    load_config,
+    run_tool,
+)
 from posessl.visualization import save_png
 
 
@@ -89,11 +95,14 @@ def report(pred: PosePrediction) -> str:
 
 
 def infer(args: argparse.Namespace) -> PosePrediction:
-    """Run the inferencer on the command line's image."""
-    inferencer = PoseInferencer(args.config, args.checkpoint,
-                                device=args.device,
-                                cfg_options=args.cfg_options)
-    pred = inferencer(args.image, args.obj_id, camera_matrix(args),
+    """Run the inferencer on the command line's image (the config, the
+    checkpoint's path and the camera are checked before the model is
+    built)."""
+    cfg = load_config(args.config, args.cfg_options)
+    check_checkpoint(args.checkpoint, 'checkpoint')
+    cam_K = camera_matrix(args)
+    inferencer = PoseInferencer(cfg, args.checkpoint, device=args.device)
+    pred = inferencer(args.image, args.obj_id, cam_K,
                       mask=args.mask, box=args.box,
                       detections=args.detections, scene_id=args.scene_id,
                       im_id=args.im_id, visualize=args.out is not None)

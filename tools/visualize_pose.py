@@ -8,7 +8,8 @@ Runs the model of CONFIG with CHECKPOINT's weights on the frames of the
 config's ``test_dataloader`` (all of them, or those whose image path or file
 name is in ``--images``; at most ``--num``) and writes one PNG per object
 instance, ``<out-dir>/<scene>_<im>_obj<id>.png``: the original image with
-each pose's projected 3D bounding box and model outline.
+each pose's projected 3D bounding box and model outline. The checkpoint
+must fit the config's model (names, shapes, finite values).
 """
 import argparse
 import os.path as osp
@@ -27,6 +28,7 @@ from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
     add_model_tool_arguments,
+    check_checkpoint,
     load_config,
     run_tool,
 )
@@ -58,6 +60,7 @@ def visualize(args: argparse.Namespace) -> List[str]:
                         'test_dataloader')
     if args.num is not None and args.num < 1:
         raise UserError('--num must be at least 1')
+    check_checkpoint(args.checkpoint, 'checkpoint')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = build_inference_model(cfg, args.checkpoint, device=device)
     dataset = build_dataset(cfg.test_dataloader.dataset)

@@ -15,11 +15,13 @@ import sys
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+from mmengine.config import DictAction as MMEngineDictAction
 from mmengine.registry import DefaultScope, Registry
 from mmengine.registry import root as mmengine_root
 
 import posessl.registry as posessl_registry
+from posessl.apis.inferencer import InferenceError
 from posessl.datasets.io import DataError
 from posessl.engine.checkpoint_safety import CheckpointError
 from posessl.engine.errors import TrainingStopped
@@ -42,6 +44,27 @@ T = TypeVar('T')
 
 class UserError(Exception):
     """A mistake in the command line or config, reported in one line."""
+
+
+class DictAction(MMEngineDictAction):
+    """MMEngine's ``--cfg-options`` parser, with argparse's usage error
+    (not a traceback) for an item that is not ``key=value`` or whose
+    brackets do not pair."""
+
+    def __call__(self, parser: argparse.ArgumentParser,
+                 namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        for item in values or []:
+            key, eq, value = item.partition('=')
+            if not eq or not key:
+                raise argparse.ArgumentError(
+                    self, f'{item!r} is not key=value (e.g. '
+                    'train_cfg.max_iters=100)')
+            if value.count('(') != value.count(')') or \
+                    value.count('[') != value.count(']'):
+                raise argparse.ArgumentError(
+                    self, f'{item!r}: its brackets do not pair')
+        super().__call__(parser, namespace, values, option_string)
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,8 +141,51 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise UserError(f'config file {path!r} could not be read: '
                         f'{type(err).__name__}: {err}') from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        for key, value in cfg_options.items():
+            _check_option_type(cfg, key, value)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as err:  # a key through a non-dict value, ...
+            raise UserError(f'--cfg-options could not be merged into '
+                            f'{path!r}: {type(err).__name__}: {err}') \
+                from None
     return cfg
+
+
+def _config_value(cfg: Config, key: str) -> Tuple[bool, Any]:
+    """``(True, value)`` of a dotted ``--cfg-options`` key (list items by
+    index) in ``cfg``, ``(False, None)`` where the config has none."""
+    node: Any = cfg
+    for part in key.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() and \
+                int(part) < len(node):
+            node = node[int(part)]
+        elif hasattr(node, 'keys') and part in node:  # dict or Config
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def _check_option_type(cfg: Config, key: str, value: Any) -> None:
+    """A ``--cfg-options`` value must be of the kind the config's own
+    value is, where that is a boolean or a number."""
+    found, old = _config_value(cfg, key)
+    if not found or value is None:
+        return
+    if isinstance(old, bool):
+        kind, ok = 'True or False', isinstance(value, bool)
+    elif isinstance(old, int):
+        kind = 'an integer'
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(old, float):
+        kind = 'a number'
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        return
+    if not ok:
+        raise UserError(f'--cfg-options {key}={value!r}: {key} takes '
+                        f'{kind} (the config has {old!r})')
 
 
 def check_required_keys(cfg: Config, keys: Tuple[str, ...],
@@ -333,7 +399,7 @@ def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
 
 #: posessl's own errors: their message is the whole story
 _OWN_ERRORS = (UserError, CheckpointError, TrainingStopped, DataError,
-               BopCsvError, WorkDirLocked)
+               BopCsvError, InferenceError, WorkDirLocked)
 #: built-in errors that are one-line reports when posessl code raised them
 _CHECK_ERRORS = (ValueError, LookupError, TypeError, OSError, RuntimeError)
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -132,8 +132,9 @@ def test_infer_tool_prints_the_pose_and_saves_the_overlay(
         info['img_path'], int(info['obj_id']), info['cam_K'],
         mask=info['mask_path'], visualize=True)
     lines = printed.splitlines()
-    at = lines.index('R:')  # after MMEngine's checkpoint log line
-    assert lines[at - 1] == f"obj_id {int(info['obj_id'])}"
+    at = lines.index('R:')
+    assert at == 1  # nothing above the pose (no checkpoint log line)
+    assert lines[0] == f"obj_id {int(info['obj_id'])}"
     R = np.array([[float(v) for v in line.split()]
                   for line in lines[at + 1:at + 4]])
     t = np.array([float(v) for v in lines[at + 4].split(':')[1].split()])

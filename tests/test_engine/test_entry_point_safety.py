@@ -1,7 +1,8 @@
 """Every entry point trusts only a checkpoint that fits (names, shapes,
-finite values), a work dir holds one training run at a time, and a failed
-checkpoint write says which checkpoint is still good: by the exit status,
-the line and the files on disk."""
+finite values), a work dir holds one training run at a time, and each bad
+input of the tools gets one ``error:`` line (a failed checkpoint write says
+which checkpoint is still good): by the exit status, the line and the files
+on disk."""
 import errno
 import json
 import os
@@ -14,9 +15,13 @@ from unittest import mock
 
 import pytest
 import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from posessl.engine import CheckpointError, check_checkpoint_fits
-from posessl.engine.checkpoint_safety import AtomicLocalBackend
+from posessl.engine.checkpoint_safety import (
+    AtomicLocalBackend,
+    load_checkpoint_file,
+)
 from posessl.engine.work_dir_lock import (
     LOCK_NAME,
     WorkDirLock,
@@ -24,7 +29,7 @@ from posessl.engine.work_dir_lock import (
     _process_start,
 )
 
-from ._cli import FIXTURES, REPO, TOY_CONFIG, run_tool
+from ._cli import FIXTURES, REPO, TOY_CONFIG, load_tool, run_tool
 
 
 def _error_line(proc: subprocess.CompletedProcess) -> str:
@@ -34,6 +39,15 @@ def _error_line(proc: subprocess.CompletedProcess) -> str:
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('error:')]
     assert len(lines) == 1, proc.stderr
     return lines[0]
+
+
+def _exit_line(main, argv) -> str:
+    """The ``error:`` line a tool's ``main`` exits with, in-process."""
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert isinstance(err.value.code, str), err.value.code  # status 1
+    assert '\n' not in err.value.code
+    return err.value.code
 
 
 def _checkpoints(folder) -> list:
@@ -262,6 +276,102 @@ def test_a_training_takes_over_a_crashed_runs_lock_and_removes_it(tmp_path):
               '--cfg-options', 'train_cfg.max_epochs=1'])
     assert _checkpoints(work_dir) == ['epoch_1.pth']
     assert not (work_dir / LOCK_NAME).exists()
+
+
+# ----------------------------------------------------- one line, no trace
+@pytest.fixture(scope='module')
+def tools():
+    """The tools' modules, to call ``main`` in-process."""
+    sys.path.insert(0, FIXTURES)  # the toy config's custom_imports
+    try:
+        yield {name: load_tool(f'tools/{name}.py')
+               for name in ('train', 'test', 'infer', 'visualize_pose')}
+    finally:
+        sys.path.remove(FIXTURES)
+
+
+@pytest.mark.parametrize('tool', ['train', 'infer'])
+def test_cfg_options_without_equals_is_a_usage_error(tool, tools, capsys):
+    argv = {'train': [TOY_CONFIG],
+            'infer': [TOY_CONFIG, 'x.pth', 'x.png', '--obj-id', '1',
+                      '--box', '0', '0', '1', '1', '--cam-k'] +
+            ['1'] * 9}[tool]
+    with pytest.raises(SystemExit) as err:
+        tools[tool].main(argv + ['--cfg-options', 'train_cfg.max_epochs'])
+    assert err.value.code == 2
+    stderr = capsys.readouterr().err  # argparse's usage, then its line
+    assert stderr.startswith('usage: ') and 'Traceback' not in stderr
+    assert stderr.splitlines()[-1].endswith(
+        ": error: argument --cfg-options: 'train_cfg.max_epochs' is not "
+        'key=value (e.g. train_cfg.max_iters=100)')
+    with pytest.raises(SystemExit):
+        tools[tool].main(argv + ['--cfg-options', 'model.x=[1,2'])
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        "'model.x=[1,2': its brackets do not pair")
+
+
+def test_cfg_options_of_the_wrong_type_name_the_key(tools, tmp_path):
+    train = tools['train'].main
+    base = [TOY_CONFIG, '--work-dir', str(tmp_path)]
+    assert _exit_line(train, base + [
+        '--cfg-options', 'train_dataloader.batch_size=two']) == (
+        "error: --cfg-options train_dataloader.batch_size='two': "
+        'train_dataloader.batch_size takes an integer (the config has 4)')
+    assert _exit_line(train, base + [
+        '--cfg-options', 'optim_wrapper.optimizer.lr=fast']) == (
+        "error: --cfg-options optim_wrapper.optimizer.lr='fast': "
+        'optim_wrapper.optimizer.lr takes a number (the config has 0.05)')
+    assert _exit_line(train, base + [
+        '--cfg-options', 'param_scheduler.0.milestones.0=x']).startswith(
+        "error: --cfg-options param_scheduler.0.milestones.0='x': ")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('tool', ['train'])
+def test_a_work_dir_that_cannot_be_created_is_one_line(tool, tools,
+                                                       tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    work_dir = str(blocker / 'work')
+    argv = [TOY_CONFIG]
+    if tool == 'test':
+        argv.append(_toy_checkpoint(tmp_path / 'ok.pth', torch.zeros(1, 4)))
+    assert _exit_line(tools[tool].main, argv + ['--work-dir', work_dir]) == (
+        f'error: work dir {work_dir!r} cannot be created ([Errno 20] Not a '
+        'directory); give a folder you can write to with --work-dir')
+
+
+def test_object_storage_checkpoints_are_refused_in_one_line(tools, tmp_path):
+    url = 's3://bucket/pose.pth'
+    assert _exit_line(tools['test'].main, [
+        TOY_CONFIG, url, '--work-dir', str(tmp_path)]).startswith(
+        f"error: checkpoint {url!r} is a URL")
+    for load in (load_checkpoint_file, CheckpointLoader.load_checkpoint):
+        # the API and MMEngine's loader (load_from, init_cfg), no client
+        with pytest.raises(CheckpointError, match=f"^'{url}' is a URL, and "
+                           'posessl reads checkpoints from local files'):
+            load(url)
+
+
+def test_infer_camera_file_without_im_id_is_one_line(tools, tmp_path):
+    camera = tmp_path / 'scene_camera.json'
+    camera.write_text('{"0": {"cam_K": [1, 0, 0, 0, 1, 0, 0, 0, 1]}}')
+    ckpt = _toy_checkpoint(tmp_path / 'ok.pth', torch.zeros(1, 4))
+    assert _exit_line(tools['infer'].main, [
+        TOY_CONFIG, ckpt, 'x.png', '--obj-id', '1', '--box', '0', '0', '1',
+        '1', '--camera', str(camera)]) == (
+        f'error: {camera}: not a BOP camera.json (fx, fy, cx, cy); for a '
+        'scene_camera.json give --im-id')
+
+
+def test_infer_missing_checkpoint_is_worded_as_the_other_tools(
+        tools, tmp_path, capsys):
+    missing = str(tmp_path / 'missing.pth')
+    assert _exit_line(tools['infer'].main, [
+        TOY_CONFIG, missing, 'x.png', '--obj-id', '1', '--box', '0', '0',
+        '1', '1', '--cam-k'] + ['1'] * 9) == (
+        f'error: checkpoint {missing!r} does not exist.')
+    assert capsys.readouterr().out == ''  # no MMEngine loading line
 
 
 # ------------------------------------------------- failed checkpoint write
