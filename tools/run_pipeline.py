@@ -24,10 +24,11 @@ import os
 import os.path as osp
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
-from typing import List, Optional, Set
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -260,11 +261,14 @@ def add_table(log_file: str) -> List[str]:
               if line.startswith('ADD(-S) accuracy')]
     if not starts:
         return []
-    table = []
+    table, rules = [], 0
     for line in lines[starts[-1]:]:
         if _LOG_PREFIX.match(line):
             break
         table.append(line)
+        rules += bool(line) and set(line) == {'-'}
+        if rules == 4:  # the last of format_table's four rules
+            break
     return table
 
 
@@ -308,20 +312,12 @@ def data_command(data_root: str, size: dict, seed: int) -> List[str]:
     return cmd
 
 
-def run_folders(work_dir: str) -> Set[str]:
-    """The folders in ``work_dir`` (MMEngine adds a timestamped one for
-    each run)."""
-    return {path for path in glob.glob(osp.join(work_dir, '*'))
-            if osp.isdir(path)}
-
-
-def overlay_files(work_dir: str, before: Set[str]) -> List[str]:
-    """The overlay PNGs of the runs whose folders are not in ``before``
-    (this run's, not those of earlier runs in the same work dir)."""
-    return sorted(
-        png for folder in run_folders(work_dir) - before
-        for png in glob.glob(osp.join(folder, 'overlays', '**', '*.png'),
-                             recursive=True))
+def fresh_overlay_dir(test_dir: str) -> str:
+    """``<test_dir>/overlays`` for ``tools/test.py --show-dir``, emptied of
+    an earlier run's pictures, so the report lists this run's only."""
+    folder = osp.join(test_dir, 'overlays')
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def stage(index: int, title: str) -> float:
@@ -469,16 +465,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     t0 = stage(4, 'test: ADD(-S) on the test split (scored once)')
     test_dir = osp.join(work_dir, 'test')
     csv_file = osp.join(work_dir, 'posessl_synthetic-test.csv')
-    earlier_runs = run_folders(test_dir)
+    overlay_dir = fresh_overlay_dir(test_dir)
     run([
         tool('test.py'), pose_config, pose_ckpt, '--work-dir', test_dir,
-        '--out', csv_file, '--show-dir', 'overlays', '--cfg-options'
+        '--out', csv_file, '--show-dir', overlay_dir, '--cfg-options'
     ] + data_options + ['default_hooks.visualization.interval=10'],
         stage_log(test_dir), verbose, StageProgress('test'))
     if not verbose:  # the table is in the output already
         print('\n'.join(add_table(stage_log(test_dir))))
     metrics = last_logged_metrics(test_dir)  # the newest run: this one
-    overlays = overlay_files(test_dir, earlier_runs)
+    overlays = sorted(glob.glob(osp.join(overlay_dir, '*.png')))
     print(f'tested in {time.time() - t0:.0f} s; log {stage_log(test_dir)}')
     print(f'BOP results CSV: {csv_file}')
     if overlays:

@@ -4,16 +4,24 @@
         [--out results.csv | predictions.pkl] [--show-dir DIR]
         [--cfg-options key=value ...] [--launcher ...] [--debug]
 
+Prints the metric's table (ADDMetric: one row per object) and where the
+full log went (``<work_dir>/<timestamp>/<timestamp>.log``: the environment,
+the config and the progress lines; warnings still reach the terminal).
 ``--out`` with a ``.csv`` name writes the BOP results CSV
 (``scene_id,im_id,obj_id,score,R,t,time``) that the BOP toolkit scores
 unchanged; with a ``.pkl`` name it dumps the predictions (a list of dicts,
-one per frame, with ``mmengine.dump``). ``--show-dir`` saves pose overlays.
-The checkpoint's weights must be the model's: another model's checkpoint
-stops with one line instead of scoring a randomly initialised part.
+one per frame, with ``mmengine.dump``). ``--show-dir DIR`` saves pose
+overlays in DIR (relative to the current folder). The checkpoint must fit
+the model (names, shapes, finite values): another model's checkpoint stops
+with one line instead of scoring a randomly initialised part.
+
+Testing does not lock the work dir: testing a checkpoint of a run that is
+still training, in that run's work dir, is fine (each test run writes its
+own timestamped folder).
 """
 import argparse
-
-from mmengine.runner import Runner
+import os.path as osp
+from typing import Dict
 
 from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
@@ -25,8 +33,10 @@ from posessl.engine.cli import (
     check_required_keys,
     configure_device,
     load_tool_config,
+    make_work_dir,
     run_tool,
 )
+from posessl.engine.runner_setup import FileLogRunner
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,8 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(.csv) or a pickle of the per-frame predictions (.pkl)')
     parser.add_argument(
         '--show-dir',
-        help='save images with GT (green) and predicted (red) poses here, '
-        'relative to the work dir\'s timestamped run folder')
+        help='save images with GT (green) and predicted (red) poses in '
+        'this folder')
     add_runner_arguments(parser)
     return parser.parse_args(argv)
 
@@ -79,10 +89,11 @@ def build_config(args: argparse.Namespace):
     if args.show_dir is not None:
         hooks = cfg.setdefault('default_hooks', {})
         visualization = hooks.get('visualization') or {}
+        # absolute: the hook puts a relative folder in the run folder
         visualization.update(
             type='PoseVisualizationHook',
             draw=True,
-            test_out_dir=args.show_dir)
+            test_out_dir=osp.abspath(args.show_dir))
         hooks['visualization'] = visualization
     check_registered_types(cfg)
     check_data_roots(cfg, ('test_dataloader', ))
@@ -91,9 +102,30 @@ def build_config(args: argparse.Namespace):
 
 
 def test(args: argparse.Namespace) -> None:
+    """Run the test loop with the log in the work dir; print the result."""
     enable_checkpoint_safety()
-    runner = Runner.from_cfg(build_config(args))
-    runner.test()
+    cfg = build_config(args)
+    make_work_dir(cfg.work_dir)
+    runner = FileLogRunner.from_cfg(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        print(report(runner, metrics, args))
+
+
+def report(runner: FileLogRunner, metrics: Dict[str, float],
+           args: argparse.Namespace) -> str:
+    """The metrics' tables (or their values), the files written and the
+    log file, as printed."""
+    tables = [m.table for m in runner.test_evaluator.metrics
+              if getattr(m, 'table', None)]
+    lines = tables or [f'{key}: {value}' for key, value in metrics.items()]
+    if args.out is not None:
+        lines.append(f'predictions written to {args.out}')
+    if args.show_dir is not None:
+        lines.append(f'pose overlays written to {args.show_dir}')
+    lines.append(f'full log (environment, config, progress): '
+                 f'{runner.log_file}')
+    return '\n'.join(lines)
 
 
 def main(argv=None) -> None:

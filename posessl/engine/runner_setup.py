@@ -1,16 +1,58 @@
 """Helpers around MMEngine's Runner that are not command-line glue: the
-mixed-precision dtype, a shorter iteration schedule, and the metrics a run
-logged (used by the tools, the benchmarks and the tests)."""
+mixed-precision dtype, a shorter iteration schedule, the metrics a run
+logged, and a Runner that keeps its log off the terminal (used by the
+tools, the benchmarks and the tests)."""
+import contextlib
 import glob
+import io
 import json
+import logging
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 import torch
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
 
 __all__ = [
-    'amp_dtype_name', 'iteration_schedule_options', 'last_logged_metrics'
+    'amp_dtype_name', 'iteration_schedule_options', 'last_logged_metrics',
+    'FileLogRunner'
 ]
+
+
+class FileLogRunner(Runner):
+    """MMEngine's Runner with only warnings and errors on the terminal.
+
+    The environment and config dump, the progress lines and every other
+    INFO record go to the run's log file alone (:attr:`log_file`), so a tool
+    can print its own result without them above it.
+    """
+
+    def build_logger(self, log_level: str = 'INFO',
+                     log_file: Optional[str] = None,
+                     **kwargs) -> MMLogger:
+        """MMEngine's logger, its terminal handler raised to WARNING."""
+        logger = super().build_logger(log_level, log_file, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:  # not a FileHandler
+                handler.setLevel(max(handler.level, logging.WARNING))
+        return logger
+
+    def load_checkpoint(self, filename: str, *args, **kwargs) -> dict:
+        """MMEngine's, with the line it prints (not logs) on loading,
+        "Loads checkpoint by ... backend from path", sent to the log."""
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                return super().load_checkpoint(filename, *args, **kwargs)
+        finally:
+            if printed.getvalue().strip():
+                self.logger.info(printed.getvalue().strip())
+
+    @property
+    def log_file(self) -> str:
+        """The full log: ``<work_dir>/<timestamp>/<timestamp>.log``."""
+        return osp.join(self.log_dir, f'{self.timestamp}.log')
 
 
 def amp_dtype_name() -> str:

@@ -150,3 +150,4 @@ def test_tools_test_refuses_a_head_of_another_shape(setup):
               if ln.startswith('error:')]
     assert len(errors) == 1
     assert errors[0].startswith('error: ' + expected(setup, 'wide'))
+    assert 'ADD' not in proc.stdout  # nothing was scored

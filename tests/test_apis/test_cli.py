@@ -15,14 +15,15 @@ from posessl.apis import PoseInferencer
 from posessl.evaluation.bop_csv import read_bop_csv
 from posessl.visualization import load_rgb
 from posessl.visualization.metrics_hook import scalar_metrics
-from tests.test_engine._cli import load_tool, run_tool
+from tests.test_engine._cli import REPO, load_tool, run_tool
 
 from .tiny_pose import frame_infos, tiny_checkpoint, tiny_config
 
 
 @pytest.fixture(scope='module')
 def tested(synthetic_root, tmp_path_factory):
-    """The tiny config and checkpoint, and one ``tools/test.py`` run."""
+    """The tiny config and checkpoint, and one ``tools/test.py`` run from
+    ``out`` with pose overlays to the relative folder ``overlays``."""
     out = tmp_path_factory.mktemp('tiny_cli')
     cfg = tiny_config(synthetic_root)
     config = str(out / 'tiny_pose.py')
@@ -30,10 +31,36 @@ def tested(synthetic_root, tmp_path_factory):
     ckpt, _ = tiny_checkpoint(cfg, out)
     work_dir = str(out / 'work')
     csv = str(out / 'tiny_synthetic-test.csv')
-    run_tool(['tools/test.py', config, ckpt, '--work-dir', work_dir,
-              '--out', csv])
+    proc = run_tool([osp.join(REPO, 'tools', 'test.py'), config, ckpt,
+                     '--work-dir', work_dir, '--out', csv, '--show-dir',
+                     'overlays'], cwd=str(out))
     return dict(cfg=cfg, config=config, ckpt=ckpt, work_dir=work_dir,
-                csv=csv, infos=frame_infos(cfg))
+                csv=csv, infos=frame_infos(cfg), stdout=proc.stdout,
+                out=out)
+
+
+def test_test_tool_prints_the_table_and_where_the_rest_went(tested):
+    lines = tested['stdout'].splitlines()
+    # the ADD table first: no environment or config dump above it
+    assert lines[0] == 'ADD(-S) accuracy (%) per object', lines[:3]
+    assert not any('System environment' in ln or ln.startswith('Config:')
+                   or 'Loads checkpoint' in ln for ln in lines)
+    logs = glob.glob(osp.join(tested['work_dir'], '*', '*.log'))
+    assert len(logs) == 1
+    assert lines[-3:] == [
+        f"predictions written to {tested['csv']}",
+        'pose overlays written to overlays',
+        f'full log (environment, config, progress): {logs[0]}']
+    with open(logs[0]) as f:
+        log = f.read()
+    assert 'System environment' in log and 'Config:' in log
+    # the overlays went where the user asked: relative to the current folder
+    # (every 50th sample, the hook's interval: the first of the 30)
+    names = [p.name for p in (tested['out'] / 'overlays').iterdir()]
+    first = tested['infos'][0]
+    assert names == [f"{int(first['scene_id']):06d}_"
+                     f"{int(first['im_id']):06d}_obj"
+                     f"{int(first['obj_id']):06d}.png"]
 
 
 def test_test_tool_writes_the_inferencers_poses(tested):

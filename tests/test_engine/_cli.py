@@ -26,15 +26,17 @@ def load_tool(relpath: str) -> ModuleType:
 
 
 def run_tool(args: List[str], check: bool = True,
-             timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run ``python <args>`` from the repo root with the toy fixtures on the
-    path; single-threaded so parallel runs do not fight over 2 cores."""
+             timeout: int = 300,
+             cwd: str = REPO) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` from the repo root (or ``cwd``) with the toy
+    fixtures on the path; single-threaded so parallel runs do not fight
+    over 2 cores."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         [FIXTURES, REPO, env.get('PYTHONPATH', '')])
     env['OMP_NUM_THREADS'] = '1'
     proc = subprocess.run([sys.executable] + args,
-                          cwd=REPO,
+                          cwd=cwd,
                           env=env,
                           capture_output=True,
                           text=True,

@@ -327,7 +327,7 @@ def test_cfg_options_of_the_wrong_type_name_the_key(tools, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize('tool', ['train'])
+@pytest.mark.parametrize('tool', ['train', 'test'])
 def test_a_work_dir_that_cannot_be_created_is_one_line(tool, tools,
                                                        tmp_path):
     blocker = tmp_path / 'file'

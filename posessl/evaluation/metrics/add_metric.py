@@ -153,6 +153,9 @@ class ADDMetric(BaseMetric):
         self.ortho_tol = float(ortho_tol)
         self.error_split = bool(error_split)
         self._models_table: Optional[ObjectTable] = None
+        #: the per-object table of the last evaluation, as logged
+        #: (``tools/test.py`` prints it)
+        self.table: Optional[str] = None
 
     # ------------------------------------------------------------ process
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -228,6 +231,7 @@ class ADDMetric(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Score every object, log the table, write the CSV if asked."""
         metrics, text = self.score(results)
+        self.table = text
         print_log('\n' + text, logger='current')
         if metrics['num_invalid']:
             print_log(f"ADDMetric: {metrics['num_invalid']} invalid "
