@@ -1,5 +1,6 @@
 """The same config trains under torchrun with 2 CPU processes (gloo): the
-ranks see disjoint data each epoch and finish with identical weights."""
+ranks see disjoint data each epoch and finish with identical weights, and
+the work dir lock of rank 0 does not stop rank 1."""
 import json
 import os.path as osp
 
@@ -29,3 +30,5 @@ def test_two_process_torchrun_on_cpu(tmp_path):
     assert records[0]['weights'] == pytest.approx(records[1]['weights'],
                                                   abs=0)
     assert any(abs(w) > 0.1 for w in records[0]['weights'])  # it trained
+    # rank 0 held the work dir (the other rank does not lock it) and let go
+    assert not osp.exists(osp.join(work_dir, '.posessl.lock'))
