@@ -12,19 +12,26 @@ refused.
 
 It also replaces MMEngine's checkpoint loaders so that every load (``resume``,
 ``load_from``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``) fails
-with one clear line naming the file and the problem, and so that URLs fail
-offline with a hint on how to supply a local file instead of downloading.
+with one clear line naming the file and the problem, and so that URLs (also
+object storage such as ``s3://``) fail offline with a hint on how to supply a
+local file instead of downloading.
 
 Both change process-wide state (torch's safe globals, MMEngine's
 ``CheckpointLoader``), so nothing happens on ``import posessl``: the tools
 call :func:`enable_checkpoint_safety` (idempotent) before they build a Runner,
 and a project that imports posessl keeps its own loaders unless it calls it.
 
+:func:`check_checkpoint_fits` is the one check every entry point runs on a
+loaded state dict before it copies a weight: names, shapes and finite values
+must be the model's (``CheckpointMatchHook`` for the Runner,
+``posessl.apis.load_weights`` outside it).
+
 Checkpoints are written atomically by :class:`AtomicLocalBackend` (the storage
 backend ``posessl_atomic_local`` that ``configs/_base_/default_runtime.py``
 gives the ``CheckpointHook``): the bytes go to a temporary file in the same
 folder, which then replaces the target, so a kill during a save never leaves a
-file that looks finished.
+file that looks finished; a write that fails names the file and the last
+good checkpoint (:func:`last_good_checkpoint`).
 """
 import os
 import os.path as osp
@@ -120,7 +127,7 @@ def load_checkpoint_file(filename: str,
             plain weights; the message names the file.
     """
     if '://' in filename:
-        _refuse_url(filename)
+        load_from_url(filename)
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise CheckpointError(f'checkpoint {filename!r} does not exist')
@@ -335,8 +342,11 @@ def load_from_local(filename: str,
     return load_checkpoint_file(filename, map_location)
 
 
-def _refuse_url(filename: str, map_location: Optional[str] = None,
-                **kwargs: Any) -> dict:
+def load_from_url(filename: str, map_location: Optional[str] = None,
+                  **kwargs: Any) -> dict:
+    """MMEngine's loader for URLs, which refuses them in one line (named as
+    :func:`load_from_local` is, for MMEngine's "Loads checkpoint by url
+    backend" line)."""
     raise CheckpointError(
         f'{filename!r} is a URL, and posessl reads checkpoints from local '
         'files only (it never downloads at run time). '
@@ -363,7 +373,7 @@ def enable_checkpoint_safety() -> None:
         _numpy_globals())
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
     CheckpointLoader.register_scheme(
-        prefixes=_URL_PREFIXES, force=True)(_refuse_url)
+        prefixes=_URL_PREFIXES, force=True)(load_from_url)
     _enabled = True
 
 
@@ -406,7 +416,7 @@ class AtomicLocalBackend(LocalBackend):
                 raise CheckpointError(
                     f'could not write checkpoint {filepath!r} '
                     f'({_os_error(err)}); nothing was replaced: '
-                    f'{_last_good(folder)}') from None
+                    f'{_last_good(folder)}') from err
             raise
 
 
@@ -429,8 +439,10 @@ def _last_good(folder: str) -> str:
 def last_good_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``<work_dir>/last_checkpoint`` names, where that file
     and the checkpoint exist: what ``--resume`` continues from. It is
-    written only after a save succeeded, so it never names a refused or
-    half-written file, nor the file a resumed run started from."""
+    written only after a save succeeded, so (unlike the message hub's
+    ``last_ckpt``, which the ``CheckpointHook`` sets before it saves and a
+    resumed run inherits) it never names a refused or half-written file or
+    a file of another run's work dir."""
     try:
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             last = f.read().strip()

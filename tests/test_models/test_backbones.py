@@ -87,12 +87,13 @@ def test_vgg_loads_torchvision_state_dict(tmp_path):
 
 @pytest.mark.parametrize('url', [
     'torchvision://resnet18',
-    'https://download.pytorch.org/models/resnet18-f37072fd.pth'
+    'https://download.pytorch.org/models/resnet18-f37072fd.pth',
+    's3://bucket/resnet18.pth',  # MMEngine's loader needs an absent client
 ])
 def test_url_checkpoint_fails_offline_with_posessl_message(url):
-    from posessl.engine.checkpoint_safety import _refuse_url
+    from posessl.engine.checkpoint_safety import load_from_url
     with pytest.raises(CheckpointError) as expected:
-        _refuse_url(url)
+        load_from_url(url)
     backbone = MODELS.build(
         dict(type='TorchvisionResNet', depth=18,
              init_cfg=dict(type='Pretrained', checkpoint=url)))
