@@ -52,6 +52,7 @@ MINIMAL = {
                                              max_angle=30.0),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
+        'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
     },
     'MODELS': {
         'ContrastivePretrainer': lambda root: dict(
