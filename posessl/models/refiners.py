@@ -46,10 +46,14 @@ class SilhouetteDepthRefiner:
         iters: rescaling steps.
         supersample: silhouette resolution over the image's.
         max_change: largest relative depth change accepted (0.2 = 20 %).
+        align_centroid: also move the object's image position until the
+            silhouette's centroid is the mask's (``mask_centroid``); the
+            mask must be the whole silhouette (amodal) for this as well.
     """
 
     def __init__(self, models_dir: str, iters: int = 2,
-                 supersample: int = 2, max_change: float = 0.2) -> None:
+                 supersample: int = 2, max_change: float = 0.2,
+                 align_centroid: bool = False) -> None:
         if not osp.isdir(models_dir):
             raise FileNotFoundError(
                 f'{models_dir}: models folder not found (the '
@@ -63,6 +67,7 @@ class SilhouetteDepthRefiner:
         self.iters = int(iters)
         self.supersample = int(supersample)
         self.max_change = float(max_change)
+        self.align_centroid = bool(align_centroid)
         self._meshes: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
         self._renderers: Dict[tuple, list] = {}
 
@@ -114,8 +119,21 @@ class SilhouetteDepthRefiner:
                         K: np.ndarray, image_shape: Sequence[int]) -> float:
         """Area (source px, fractional) of the object's silhouette at pose
         ``(R, t)`` inside the ``(h, w)`` image seen by camera ``K``."""
+        return self.silhouette_stats(obj_id, R, t, K, image_shape)[0]
+
+    def silhouette_stats(self, obj_id: int, R: np.ndarray, t: np.ndarray,
+                         K: np.ndarray, image_shape: Sequence[int]
+                         ) -> Tuple[float, Optional[np.ndarray]]:
+        """Area (source px) and centroid (mean source pixel ``(x, y)``,
+        None where empty) of the silhouette at pose ``(R, t)``."""
         cover = self.silhouette(obj_id, R, t, K, image_shape)
-        return float(np.count_nonzero(cover)) / self.supersample**2
+        ys, xs = np.nonzero(cover)
+        s = self.supersample
+        if not len(xs):
+            return 0.0, None
+        # supersampled pixel centres back to source pixels
+        centroid = (np.array([xs.mean(), ys.mean()]) + 0.5) / s - 0.5
+        return len(xs) / s**2, centroid
 
     def mask_iou(self, obj_id: int, R: np.ndarray, t: np.ndarray,
                  K: np.ndarray, mask: np.ndarray) -> float:
@@ -134,18 +152,29 @@ class SilhouetteDepthRefiner:
 
     def refine_translation(self, obj_id: int, R: np.ndarray, t: np.ndarray,
                            K: np.ndarray, image_shape: Sequence[int],
-                           mask_area: float) -> Optional[np.ndarray]:
-        """The refined ``t`` (mm), or None where the pose is kept."""
+                           mask_area: float,
+                           mask_centroid: Optional[np.ndarray] = None
+                           ) -> Optional[np.ndarray]:
+        """The refined ``t`` (mm), or None where the pose is kept. With
+        ``align_centroid`` and a ``mask_centroid``, each step also moves
+        ``t`` parallel to the image plane by the pixels between the
+        silhouette's centroid and the mask's (at depth ``t_z``)."""
         t0 = np.asarray(t, dtype=np.float64)
         if not (np.all(np.isfinite(R)) and np.all(np.isfinite(t0))
                 and t0[2] > 0 and mask_area > 0):
             return None
+        align = self.align_centroid and mask_centroid is not None
         t_new = t0.copy()
         for _ in range(self.iters):
-            area = self.silhouette_area(obj_id, R, t_new, K, image_shape)
+            area, centroid = self.silhouette_stats(obj_id, R, t_new, K,
+                                                   image_shape)
             if area <= 0:
                 return None
             t_new = t_new * np.sqrt(area / mask_area)
+            if align:  # scaling along the ray kept the centroid's pixel
+                du, dv = np.asarray(mask_centroid, np.float64) - centroid
+                t_new[0] += du * t_new[2] / K[0, 0]
+                t_new[1] += dv * t_new[2] / K[1, 1]
         change = abs(t_new[2] / t0[2] - 1)
         return t_new if change <= self.max_change else None
 
@@ -154,12 +183,15 @@ class SilhouetteDepthRefiner:
         for sample in data_samples:
             if 'mask_area' not in sample or 'pred_t' not in sample:
                 continue
+            centroid = sample.get('mask_centroid')
             t = self.refine_translation(
                 int(sample.obj_id),
                 sample.pred_R.detach().cpu().double().numpy(),
                 sample.pred_t.detach().cpu().double().numpy(),
                 sample.cam_K.detach().cpu().double().numpy(),
-                sample.ori_shape, float(sample.mask_area))
+                sample.ori_shape, float(sample.mask_area),
+                None if centroid is None else
+                centroid.detach().cpu().double().numpy())
             if t is not None:
                 sample.pred_t = torch.as_tensor(
                     t, dtype=torch.float32, device=sample.pred_t.device)

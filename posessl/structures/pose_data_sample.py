@@ -17,6 +17,7 @@ TENSOR_FIELDS: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]] = {
     'cam_K': (torch.float64, (3, 3)),
     'crop_K': (torch.float64, (3, 3)),
     'mask_area': (torch.float32, ()),
+    'mask_centroid': (torch.float64, (2, )),
     'gt_R': (torch.float32, (3, 3)),
     'gt_t': (torch.float32, (3, )),
     'pred_R': (torch.float32, (3, 3)),
@@ -66,10 +67,11 @@ class PoseDataSample(BaseDataElement):
         ``obj_id`` () int64; ``has_pose`` () bool, the frame's pose labels
         may be used; ``cam_K`` (3, 3) float64 of the source image;
         ``crop_K`` (3, 3) float64 of the network input; ``mask_area`` ()
-        float32, the visible mask's source-pixel count (only where a
-        non-empty mask was loaded); ``gt_R`` (3, 3) and ``gt_t`` (3,)
-        float32 (mm); ``pred_R``, ``pred_t`` likewise and ``pred_score`` ()
-        float32, set by the model.
+        float32, the loaded mask's source-pixel count, and
+        ``mask_centroid`` (2,) float64, the mean (x, y) source pixel of
+        the mask (both only where a non-empty mask was loaded); ``gt_R``
+        (3, 3) and ``gt_t`` (3,) float32 (mm); ``pred_R``, ``pred_t``
+        likewise and ``pred_score`` () float32, set by the model.
 
     Assigning to a typed field converts the value and checks its shape
     (``mask_area`` must be positive), so a bad value fails where it is set

@@ -285,7 +285,10 @@ def test_mask_area_is_the_source_pixel_count():
                                   bbox=[60.0, 40.0, 4.0, 9.0],
                                   mask=mask.copy(), img_path='x.png'))
         assert out['mask_area'] == 51.0
+        # the mean source pixel: (50 * 62 + 0) / 51, (50 * 44.5 + 0) / 51
+        assert out['mask_centroid'] == pytest.approx((3100 / 51,
+                                                      2225 / 51))
     results, _, _, _ = _scene(BOXES[0])
     out = TRANSFORMS.build(dict(type='MaskCenteredCrop', out_size=OUT,
                                 mode='zoom')).transform(results)
-    assert 'mask_area' not in out
+    assert 'mask_area' not in out and 'mask_centroid' not in out

@@ -60,6 +60,7 @@ def test_table_means_spreads_and_columns(capsys):
     rows = [dict(method='render-ft', label_fraction=0.1, seed=s,
                  **{'ADD(-S)_0.1d': a, 'fit_ADD(-S)_0.1d': 90.0},
                  visib=v, amodal_sil=a + 1, visib_sil=v + 1,
+                 amodal_silc=a + 2,
                  rot_err_median_deg=r, wall_s=100.0 * (s + 1))
             for s, (a, v, r) in enumerate([(20.0, 10.0, 5.0),
                                            (30.0, 14.0, 7.0)])]
@@ -68,7 +69,7 @@ def test_table_means_spreads_and_columns(capsys):
             if ln.startswith('render-ft')][0]
     # mean +- population std over the two seeds, by hand
     assert re.search(r'10%\s+2\s+25\.0 \+- 5\.0\s+12\.0 \+- 2\.0\s+'
-                     r'26\.0 \+- 5\.0\s+13\.0 \+- 2\.0\s+-\s+'
+                     r'26\.0 \+- 5\.0\s+13\.0 \+- 2\.0\s+27\.0 \+- 5\.0\s+-\s+'
                      r'90\.0 \+- 0\.0\s+6\.0\s+150$', line), line
     assert np.isclose(np.std([20.0, 30.0]), 5.0)
 

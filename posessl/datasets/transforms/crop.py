@@ -188,7 +188,8 @@ class MaskCenteredCrop(BaseTransform):
     Adds ``img`` (out x out x 3), ``img_shape``, ``crop_center``,
     ``crop_size``, ``zoom``, ``crop_K`` and, if a mask was loaded, the
     cropped ``mask`` and ``mask_area`` (its pixel count in the source image,
-    the pose head's depth reference with ``depth_ref='mask_area'``).
+    the pose head's depth reference with ``depth_ref='mask_area'``) and
+    ``mask_centroid`` (its mean source pixel ``(x, y)``, where not empty).
 
     Args:
         out_size: Output width and height (px).
@@ -323,7 +324,11 @@ class MaskCenteredCrop(BaseTransform):
         x0, y0 = self.record_window(results, cx, cy, zx, zy)
         results['img'] = warp_crop(results['img'], x0, y0, zx, zy, out)
         if results.get('mask') is not None:
-            results['mask_area'] = float(np.count_nonzero(results['mask']))
+            ys, xs = np.nonzero(results['mask'])
+            results['mask_area'] = float(len(xs))
+            if len(xs):
+                results['mask_centroid'] = (float(xs.mean()),
+                                            float(ys.mean()))
             mask = warp_crop(results['mask'].astype(np.uint8), x0, y0, zx,
                              zy, out, cv2.INTER_NEAREST)
             results['mask'] = mask.astype(bool)

@@ -26,10 +26,10 @@ class PackPoseInputs(BaseTransform):
     PoseDataSample}``. The sample's metainfo holds the ``meta_keys`` found
     in the results; its typed tensors (:class:`PoseDataSample`) hold
     ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t`` (where present),
-    ``mask_area`` (where a non-empty mask was loaded) and ``has_pose``
-    (default: whether ``gt_R`` is present). Everything the model and the
-    metric read is checked here, once: shapes, finite cameras and poses,
-    labels for every ``has_pose`` frame.
+    ``mask_area`` and ``mask_centroid`` (where a non-empty mask was
+    loaded) and ``has_pose`` (default: whether ``gt_R`` is present).
+    Everything the model and the metric read is checked here, once:
+    shapes, finite cameras and poses, labels for every ``has_pose`` frame.
 
     Args:
         meta_keys: Result keys copied into the metainfo (keys of the typed
@@ -62,6 +62,8 @@ class PackPoseInputs(BaseTransform):
                     setattr(sample, key, results[key])
             if results.get('mask_area', 0) > 0:
                 sample.mask_area = results['mask_area']
+                if 'mask_centroid' in results:
+                    sample.mask_centroid = results['mask_centroid']
             sample.has_pose = bool(results.get('has_pose',
                                                'gt_R' in results))
         except (TypeError, ValueError) as e:
