@@ -62,8 +62,6 @@ MINIMAL = {
             head=dict(type='CosineContrastiveHead')),
         'CosineContrastiveHead': lambda root: dict(
             type='CosineContrastiveHead'),
-        'KeypointPnPHead': lambda root: dict(
-            type='KeypointPnPHead', in_channels=512),
         'PoseDataPreprocessor': lambda root: dict(
             type='PoseDataPreprocessor'),
         'PoseRegressionHead': lambda root: dict(

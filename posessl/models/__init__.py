@@ -11,7 +11,6 @@ from .heads import (
     QuarterTurnHead,
     quarter_turns,
 )
-from .keypoint_head import KeypointPnPHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
 from .refiners import SilhouetteDepthRefiner
@@ -21,7 +20,7 @@ from .utils import infer_out_channels, pool_features
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
     'CosineContrastiveHead', 'QuarterTurnHead', 'quarter_turns',
-    'PoseRegressionHead', 'KeypointPnPHead',
+    'PoseRegressionHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
     'SemiSupervisedPoseRegressor', 'SilhouetteDepthRefiner',
     'pool_features', 'infer_out_channels'
