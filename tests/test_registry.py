@@ -80,7 +80,6 @@ MINIMAL = {
             head=dict(type='PoseRegressionHead'),
             neck=dict(type='ProjectionNeck'),
             view_head=dict(type='CosineContrastiveHead')),
-        'QuarterTurnHead': lambda root: dict(type='QuarterTurnHead'),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
     },
