@@ -48,8 +48,6 @@ MINIMAL = {
         'LoadImageAndMask': lambda root: _LOAD,
         'MaskCenteredCrop': lambda root: dict(type='MaskCenteredCrop'),
         'MaskBackground': lambda root: dict(type='MaskBackground'),
-        'InPlaneRotation': lambda root: dict(type='InPlaneRotation',
-                                             max_angle=30.0),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
         'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
