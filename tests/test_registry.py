@@ -33,11 +33,6 @@ MINIMAL = {
             data_root=str(root / 'densefusion')),
         'TripletDataset': lambda root: dict(
             type='TripletDataset', dataset=_bop(root)),
-        'FrameCacheDataset': lambda root: dict(
-            type='FrameCacheDataset', lazy_init=True,
-            dataset=dict(_bop(root), pipeline=[
-                _LOAD, dict(type='MaskCenteredCrop')]),
-            cache_dir=str(root.parent / 'frame_cache')),
     },
     'DATA_SAMPLERS': {
         'TripletSampler': lambda root: dict(
