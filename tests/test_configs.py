@@ -78,6 +78,22 @@ def test_view_config_trains_on_its_base_split_with_the_unlabelled_frames():
 SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p or 'realmesh' in p]
 
 
+def core_config(*parts: str) -> Config:
+    """A shipped config by its path under ``configs/``."""
+    return Config.fromfile(osp.join(REPO, 'configs', *parts))
+
+
+def project_config(path: str, package: str) -> Config:
+    """A project's config (``projects/<name>/configs``), checked: it loads
+    ``package`` with ``custom_imports`` and names registered types only
+    (the projects' config tests use it)."""
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports == dict(imports=[package],
+                                      allow_failed_imports=False)
+    check_registered_types(cfg)  # raises UserError on an unknown type
+    return cfg
+
+
 def training_step_losses(cfg: Config,
                          synthetic_root: Path) -> Dict[str, torch.Tensor]:
     """The losses of one training step of ``cfg``'s model on four samples

@@ -5,11 +5,13 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from posessl.engine.cli import check_registered_types
-from tests.test_configs import training_step_losses
+from tests.test_configs import (
+    core_config,
+    project_config,
+    training_step_losses,
+)
 
 HERE = osp.dirname(osp.dirname(osp.abspath(__file__)))
-REPO = osp.dirname(osp.dirname(HERE))
 #: project config -> the core config it swaps the head of
 CONFIGS = {
     'pose_r18-ssl-ft-kpt_1xb32-600it_realmesh-10pct.py':
@@ -20,23 +22,18 @@ CONFIGS = {
 
 
 def _load(name: str) -> Config:
-    return Config.fromfile(osp.join(HERE, 'configs', name))
+    return project_config(osp.join(HERE, 'configs', name),
+                          'projects.keypoint_pnp.keypoint_pnp')
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_config_is_its_core_config_with_the_keypoint_head(name):
-    cfg = _load(name)
-    assert cfg.custom_imports == dict(
-        imports=['projects.keypoint_pnp.keypoint_pnp'],
-        allow_failed_imports=False)
-    check_registered_types(cfg)  # raises UserError on an unknown type
-    core = Config.fromfile(osp.join(REPO, 'configs', 'pose', CONFIGS[name]))
-    assert cfg.model.head == dict(type='KeypointPnPHead',
-                                  hidden_channels=256, kpt_weight=1.0)
-    ours, theirs = cfg.to_dict(), core.to_dict()
-    for dump in (ours, theirs):
-        dump['model'].pop('head')
-        dump.pop('custom_imports', None)
+    ours = _load(name).to_dict()
+    assert ours['model'].pop('head') == dict(
+        type='KeypointPnPHead', hidden_channels=256, kpt_weight=1.0)
+    del ours['custom_imports']
+    theirs = core_config('pose', CONFIGS[name]).to_dict()
+    del theirs['model']['head']
     assert ours == theirs
 
 
