@@ -59,7 +59,8 @@ setup(
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=find_packages(exclude=('tests', 'tests.*', 'benchmarks')),
+    packages=find_packages(
+        exclude=('tests', 'tests.*', 'benchmarks', 'projects', 'projects.*')),
     include_package_data=True,
     cmdclass={'build_py': BuildPyWithMim},
     install_requires=[

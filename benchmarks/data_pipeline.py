@@ -14,8 +14,9 @@ Prints, measured in one run on the same frames:
 * crops per second per core (one process, the dataset indexed directly) of
   the training pipeline (LoadImageAndMask -> jittered MaskCenteredCrop ->
   MaskBackground -> PackPoseInputs) from the PNG files and from
-  ``FrameCacheDataset``'s memory-mapped crops, with their ratio and the
-  cache's build time (``--cache-only`` prints only these).
+  ``FrameCacheDataset``'s memory-mapped crops (a project:
+  projects/frame_cache), with their ratio and the cache's build time
+  (``--cache-only`` prints only these).
 
 Each figure is the best epoch of ``--epochs`` (after a warm-up epoch), since
 the machine may be shared.
@@ -151,6 +152,7 @@ def cache_rates(root: str, args: argparse.Namespace,
     from mmengine.registry import init_default_scope
 
     from posessl.registry import DATASETS
+    from projects.frame_cache.frame_cache import FrameCacheDataset
     init_default_scope('posessl')
     pipeline = [
         dict(type='LoadImageAndMask'),
@@ -163,8 +165,7 @@ def cache_rates(root: str, args: argparse.Namespace,
                    pipeline=pipeline)
     png = DATASETS.build(dataset)
     start = time.perf_counter()
-    cached = DATASETS.build(dict(type='FrameCacheDataset', dataset=dataset,
-                                 cache_dir=cache_dir))
+    cached = FrameCacheDataset(dataset=dataset, cache_dir=cache_dir)
     build = time.perf_counter() - start
 
     def rate(ds) -> float:
@@ -182,6 +183,7 @@ def cache_rates(root: str, args: argparse.Namespace,
 
 def main() -> None:
     args = parse_args()
+    # the checkout: posessl, and the frame cache project (projects/)
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
     from mmengine.utils.dl_utils import set_multi_processing

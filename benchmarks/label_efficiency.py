@@ -52,6 +52,11 @@ from posessl.engine.runner_setup import (
 )
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The folder of the projects (``projects/<name>``): their configs import
+#: their package with ``custom_imports``, from the checkout's root.
+PROJECTS = osp.join(REPO, 'projects')
+if REPO not in sys.path:
+    sys.path.append(REPO)  # after posessl's own place: only for projects
 #: ``--dataset`` of the real-photo benchmark (benchmarks/real_photos.py:
 #: renders, a few real labels and the unlabelled recording, scored on real
 #: LINEMOD-Occluded photographs), run with that script's options.
@@ -75,10 +80,13 @@ DATASETS = {
             'configs/pose/pose_r18-scratch_1xb32-600it_realmesh-10pct.py',
             'imagenet-ft':
             'configs/pose/pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py',
+            # the keypoint head, a project (projects/keypoint_pnp)
             'ssl-ft-kpt':
-            'configs/pose/pose_r18-ssl-ft-kpt_1xb32-600it_realmesh-10pct.py',
+            'projects/keypoint_pnp/configs/'
+            'pose_r18-ssl-ft-kpt_1xb32-600it_realmesh-10pct.py',
             'scratch-kpt':
-            'configs/pose/pose_r18-scratch-kpt_1xb32-600it_realmesh-10pct.py',
+            'projects/keypoint_pnp/configs/'
+            'pose_r18-scratch-kpt_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-pseudo':
             'configs/pose/pose_r18-ssl-ft-pseudo_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-view':
@@ -174,7 +182,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=['ssl-ft', 'ssl-frozen', 'scratch', 'nearest-neighbour'],
         choices=list(DATASETS['realmesh']['pose_configs'])
         + ['nearest-neighbour'],
-        help='ssl-ft-kpt / scratch-kpt: the keypoint + PnP head; '
+        help='ssl-ft-kpt / scratch-kpt: the keypoint + PnP head '
+        '(projects/keypoint_pnp); '
         'ssl-ft-pseudo: ssl-ft trained again with the pseudo-labels its '
         'ssl-ft run (same fraction and seed, run first when missing) gives '
         'the unlabelled frames (tools/pseudo_label.py); ssl-ft-view: ssl-ft '
@@ -239,6 +248,11 @@ def run(cmd: List[str], log: str, threads: Optional[int] = None) -> float:
     env = dict(os.environ)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if any(osp.abspath(osp.join(REPO, str(part))).startswith(PROJECTS + os.sep)
+           for part in cmd):
+        # a project's config: the tool imports the project from REPO
+        env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (env.get('PYTHONPATH'), REPO) if p)
     with open(log, 'w') as f:
         proc = subprocess.run([sys.executable] + cmd,
                               cwd=REPO,

@@ -7,8 +7,12 @@ skips the test with the renderer's reason where no EGL context can be made.
 ``lmo_sample_root`` returns the real LINEMOD-Occluded sample next to the
 repository, or skips the test where it is absent; ``lmo_real_root`` the
 same for the hundred real frames with masks (the real-photo benchmark).
+
+``python -m pytest tests`` (what CI runs) also collects every project's
+tests, ``projects/<name>/tests`` (see :func:`with_projects`).
 """
 from pathlib import Path
+from typing import List, Sequence
 
 import pytest
 
@@ -18,6 +22,8 @@ from posessl.engine import enable_checkpoint_safety
 enable_checkpoint_safety()
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS = REPO_ROOT / 'tests'
+PROJECTS = REPO_ROOT / 'projects'
 LMO_SAMPLE = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_sample'
 LMO_REAL = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_real'
 
@@ -25,6 +31,27 @@ LMO_REAL = REPO_ROOT / '..' / 'shared' / 'data' / 'lmo_real'
 SYNTHETIC_TINY = dict(num_objects=3, train_frames=30, test_frames=10,
                       width=640, height=480, seed=0, depth=False,
                       densefusion=True)
+
+
+def with_projects(args: Sequence[str], invocation_dir: Path) -> List[str]:
+    """pytest's path arguments, plus ``projects/`` where they name the
+    whole ``tests`` folder and nothing under ``projects/``.
+
+    A project keeps its tests next to its code (``projects/<name>/tests``),
+    and ``python -m pytest tests`` (CI; a bare ``python -m pytest`` too,
+    whose ``testpaths`` is ``tests``) runs them with the core's. A narrower
+    run (a file, a sub-folder) stays as narrow.
+    """
+    paths = [(invocation_dir / arg.split('::')[0]).resolve() for arg in args]
+    if TESTS not in paths or any(path == PROJECTS or PROJECTS in path.parents
+                                 for path in paths):
+        return list(args)
+    return [*args, str(PROJECTS)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect the projects' tests in a run of the whole ``tests`` folder."""
+    config.args[:] = with_projects(config.args, config.invocation_params.dir)
 
 
 @pytest.fixture(scope='session')

@@ -3,6 +3,8 @@ CPU configs (synthetic and real-mesh) build their model and data on a
 generated set."""
 import glob
 import os.path as osp
+from pathlib import Path
+from typing import Dict
 
 import pytest
 import torch
@@ -76,11 +78,27 @@ def test_view_config_trains_on_its_base_split_with_the_unlabelled_frames():
 SYNTHETIC = [p for p in CONFIGS if 'synthetic' in p or 'realmesh' in p]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('path', SYNTHETIC, ids=_name)
-def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
-                                                 tmp_path):
+def core_config(*parts: str) -> Config:
+    """A shipped config by its path under ``configs/``."""
+    return Config.fromfile(osp.join(REPO, 'configs', *parts))
+
+
+def project_config(path: str, package: str) -> Config:
+    """A project's config (``projects/<name>/configs``), checked: it loads
+    ``package`` with ``custom_imports`` and names registered types only
+    (the projects' config tests use it)."""
     cfg = Config.fromfile(path)
+    assert cfg.custom_imports == dict(imports=[package],
+                                      allow_failed_imports=False)
+    check_registered_types(cfg)  # raises UserError on an unknown type
+    return cfg
+
+
+def training_step_losses(cfg: Config,
+                         synthetic_root: Path) -> Dict[str, torch.Tensor]:
+    """The losses of one training step of ``cfg``'s model on four samples
+    of its training set, pointed at the session's synthetic set (the
+    projects' config tests use it too)."""
     dataset_cfg = cfg.train_dataloader.dataset.to_dict()
     inner = dataset_cfg.get('dataset', dataset_cfg)
     inner['data_root'] = str(synthetic_root)
@@ -96,11 +114,11 @@ def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
     with DefaultScope.overwrite_default_scope('posessl'):
         dataset = DATASETS.build(dataset_cfg)
         model = MODELS.build(cfg.model.to_dict())
-    if cfg.model.type != 'ContrastivePretrainer':
+    if hasattr(model, 'set_dataset_meta'):  # the pose models
         model.set_dataset_meta(dataset.metainfo)
     if cfg.model.type == 'PoseRegressor':
         from tests.conftest import SYNTHETIC_TINY
-        fraction = cfg.train_dataloader.dataset.label_fraction
+        fraction = inner['label_fraction']
         per_seq = max(1, int(fraction * SYNTHETIC_TINY['train_frames'] + 0.5))
         assert len(dataset) == per_seq * SYNTHETIC_TINY['num_objects']
         batch = [dataset[i] for i in range(min(4, len(dataset)))]
@@ -113,7 +131,14 @@ def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root,
     from mmengine.dataset import pseudo_collate
     model.train()
     data = model.data_preprocessor(pseudo_collate(batch), True)
-    losses = model(**data, mode='loss')
+    return model(**data, mode='loss')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', SYNTHETIC, ids=_name)
+def test_synthetic_config_builds_and_runs_a_step(path, synthetic_root):
+    cfg = Config.fromfile(path)
+    losses = training_step_losses(cfg, synthetic_root)
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total) and total > 0
     if cfg.model.type == 'SemiSupervisedPoseRegressor':

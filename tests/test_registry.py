@@ -33,11 +33,6 @@ MINIMAL = {
             data_root=str(root / 'densefusion')),
         'TripletDataset': lambda root: dict(
             type='TripletDataset', dataset=_bop(root)),
-        'FrameCacheDataset': lambda root: dict(
-            type='FrameCacheDataset', lazy_init=True,
-            dataset=dict(_bop(root), pipeline=[
-                _LOAD, dict(type='MaskCenteredCrop')]),
-            cache_dir=str(root.parent / 'frame_cache')),
     },
     'DATA_SAMPLERS': {
         'TripletSampler': lambda root: dict(
@@ -48,8 +43,6 @@ MINIMAL = {
         'LoadImageAndMask': lambda root: _LOAD,
         'MaskCenteredCrop': lambda root: dict(type='MaskCenteredCrop'),
         'MaskBackground': lambda root: dict(type='MaskBackground'),
-        'InPlaneRotation': lambda root: dict(type='InPlaneRotation',
-                                             max_angle=30.0),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
         'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
@@ -62,8 +55,6 @@ MINIMAL = {
             head=dict(type='CosineContrastiveHead')),
         'CosineContrastiveHead': lambda root: dict(
             type='CosineContrastiveHead'),
-        'KeypointPnPHead': lambda root: dict(
-            type='KeypointPnPHead', in_channels=512),
         'PoseDataPreprocessor': lambda root: dict(
             type='PoseDataPreprocessor'),
         'PoseRegressionHead': lambda root: dict(
@@ -82,7 +73,6 @@ MINIMAL = {
             head=dict(type='PoseRegressionHead'),
             neck=dict(type='ProjectionNeck'),
             view_head=dict(type='CosineContrastiveHead')),
-        'QuarterTurnHead': lambda root: dict(type='QuarterTurnHead'),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
     },

@@ -1,7 +1,6 @@
 """LINEMOD datasets (BOP and DenseFusion layouts), triplets and transforms."""
 from . import samplers, transforms  # noqa: F401
 from .base import LinemodBaseDataset, evenly_spaced_positions
-from .frame_cache import FrameCacheDataset
 from .io import DataError
 from .linemod_bop import LinemodBOPDataset
 from .linemod_densefusion import LinemodDenseFusionDataset
@@ -15,7 +14,7 @@ from .triplet_dataset import TripletDataset
 
 __all__ = [
     'LinemodBaseDataset', 'LinemodBOPDataset', 'LinemodDenseFusionDataset',
-    'TripletDataset', 'FrameCacheDataset', 'DataError', 'LINEMOD_OBJECTS',
+    'TripletDataset', 'DataError', 'LINEMOD_OBJECTS',
     'CLASSIC_SYMMETRIC_OBJ_IDS', 'load_model_points',
     'evenly_spaced_positions', 'SequenceIndex', 'TripletRule'
 ]

@@ -3,13 +3,6 @@
 Convention everywhere: ``x_cam = R @ x_model + t`` with ``t`` in millimetres.
 """
 from .camera import crop_camera_matrix, project_points
-from .keypoints import (
-    NUM_BOX_KEYPOINTS,
-    box_keypoints,
-    crop_coords_to_pixels,
-    pixels_to_crop_coords,
-    solve_pnp,
-)
 from .rotation import (
     axis_angle_to_matrix,
     geodesic_distance,
@@ -35,7 +28,5 @@ __all__ = [
     'rot6d_to_matrix', 'matrix_to_rot6d', 'quaternion_to_matrix',
     'matrix_to_quaternion', 'axis_angle_to_matrix', 'matrix_to_axis_angle',
     'svd_orthonormalize', 'skew', 'ray_rotation', 'DEFAULT_DEPTH_SCALE',
-    'site_encode', 'site_decode', 'crop_center_pixel', 'crop_center_ray',
-    'NUM_BOX_KEYPOINTS', 'box_keypoints', 'pixels_to_crop_coords',
-    'crop_coords_to_pixels', 'solve_pnp'
+    'site_encode', 'site_decode', 'crop_center_pixel', 'crop_center_ray'
 ]

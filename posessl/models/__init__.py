@@ -5,13 +5,7 @@ Importing this package registers every component in posessl's MODELS.
 from . import losses  # noqa: F401
 from .backbones import TorchvisionResNet, TorchvisionVGG
 from .data_preprocessor import PoseDataPreprocessor
-from .heads import (
-    CosineContrastiveHead,
-    PoseRegressionHead,
-    QuarterTurnHead,
-    quarter_turns,
-)
-from .keypoint_head import KeypointPnPHead
+from .heads import CosineContrastiveHead, PoseRegressionHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
 from .refiners import SilhouetteDepthRefiner
@@ -20,8 +14,7 @@ from .utils import infer_out_channels, pool_features
 
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
-    'CosineContrastiveHead', 'QuarterTurnHead', 'quarter_turns',
-    'PoseRegressionHead', 'KeypointPnPHead',
+    'CosineContrastiveHead', 'PoseRegressionHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
     'SemiSupervisedPoseRegressor', 'SilhouetteDepthRefiner',
     'pool_features', 'infer_out_channels'

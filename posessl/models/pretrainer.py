@@ -7,7 +7,6 @@ from mmengine.model import BaseModel
 
 from posessl.registry import MODELS
 
-from .heads import quarter_turns
 from .utils import (
     build_on_backbone,
     pool_features,
@@ -45,12 +44,6 @@ class ContrastivePretrainer(BaseModel):
             output (an mmpretrain backbone's last feature map is pooled).
         neck: projection config; ``in_channels`` is filled in.
         head: contrastive head config.
-        turn_head: optional in-plane pretext head (``QuarterTurnHead``;
-            ``in_channels`` is filled in): each anchor is also given
-            ``i % 4`` quarter turns (:func:`.heads.quarter_turns`) and the
-            head names the turn from its pooled backbone features.
-            The turned anchors go through the backbone in the same call as
-            the triplets (4B images), so they share its BatchNorm batch.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
     """
@@ -59,7 +52,6 @@ class ContrastivePretrainer(BaseModel):
                  backbone: dict,
                  neck: dict,
                  head: dict,
-                 turn_head: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
@@ -68,8 +60,6 @@ class ContrastivePretrainer(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.neck = build_on_backbone(neck, self.backbone)
         self.head = MODELS.build(head)
-        self.turn_head = None if turn_head is None else build_on_backbone(
-            turn_head, self.backbone)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, D)."""
@@ -98,23 +88,10 @@ class ContrastivePretrainer(BaseModel):
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[Sequence] = None
              ) -> Dict[str, torch.Tensor]:
-        """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch; with a
-        ``turn_head`` the contrastive loss is ``loss_view``, beside
-        ``loss_turn`` and ``turn_acc``."""
-        batch = self._split(inputs, data_samples)
-        images = inputs
-        if self.turn_head is not None:
-            turned, turns = quarter_turns(inputs[:batch])
-            images = torch.cat([inputs, turned])
-        feats = self.extract_feat(images)
-        losses = triplet_view_loss(self.neck, self.head, feats[:3 * batch],
-                                   data_samples)
-        if self.turn_head is None:
-            return losses
-        # 'loss' is the sum MMEngine logs; the parts get their own names.
-        losses['loss_view'] = losses.pop('loss')
-        losses.update(self.turn_head.loss(feats[3 * batch:], turns))
-        return losses
+        """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch."""
+        self._split(inputs, data_samples)  # checks the batch
+        return triplet_view_loss(self.neck, self.head,
+                                 self.extract_feat(inputs), data_samples)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence] = None

@@ -1,6 +1,6 @@
-"""The pose models: backbone + a pose head (``PoseRegressionHead`` or
-``KeypointPnPHead``); ``SemiSupervisedPoseRegressor`` also keeps the
-relative-viewpoint loss on unlabelled frames while fine-tuning."""
+"""The pose models: backbone + a pose head (``PoseRegressionHead``);
+``SemiSupervisedPoseRegressor`` also keeps the relative-viewpoint loss on
+unlabelled frames while fine-tuning."""
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -31,9 +31,9 @@ class PoseRegressor(BaseModel):
     Args:
         backbone: backbone config (a posessl torchvision backbone, or an
             mmpretrain one: its last feature map is pooled).
-        head: pose head config (``PoseRegressionHead``, direct regression, or
-            ``KeypointPnPHead``, keypoints + PnP); ``in_channels`` is filled
-            in.
+        head: pose head config (``PoseRegressionHead``, direct regression,
+            or another head with its ``set_objects`` / ``loss`` /
+            ``predict``); ``in_channels`` is filled in.
         freeze_backbone: linear probe.
         refiner: optional test-time refinement of the head's poses
             (``SilhouetteDepthRefiner``), applied in ``predict``.
@@ -102,8 +102,7 @@ class PoseRegressor(BaseModel):
                 ) -> Union[Dict[str, torch.Tensor], Sequence,
                            Tuple[torch.Tensor, torch.Tensor]]:
         """``loss``, ``predict``, or ``tensor``: the raw head outputs
-        (``PoseRegressionHead``: rotation (N, 6 or 4) and SITE (N, 3);
-        ``KeypointPnPHead``: keypoints (N, 9, 2))."""
+        (``PoseRegressionHead``: rotation (N, 6 or 4) and SITE (N, 3))."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':

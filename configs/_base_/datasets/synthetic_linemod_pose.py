@@ -42,8 +42,8 @@ train_dataloader = dict(
     # iteration-based schedule: an endless sampler, because MMEngine sleeps
     # 2 s at every epoch end, and a 10 % subset is only a few batches long
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    # Option, accuracy not yet compared (docs/architecture.md "Frame cache"):
-    # dataset=dict(type='FrameCacheDataset', dataset=dict(<this dict>)),
+    # Option, accuracy not yet compared: a memory-mapped frame cache around
+    # this dict, projects/frame_cache (FrameCacheDataset)
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -38,10 +38,13 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
+from posessl.datasets import DataError
+from posessl.datasets.transforms import (
+    LoadImageAndMask,
+    MaskCenteredCrop,
+    warp_crop,
+)
 from posessl.registry import DATASETS
-
-from .io import DataError
-from .transforms import LoadImageAndMask, MaskCenteredCrop, warp_crop
 
 __all__ = ['FrameCacheDataset', 'cache_key', 'window_in_cache']
 

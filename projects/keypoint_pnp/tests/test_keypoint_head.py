@@ -10,11 +10,11 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
+import projects.keypoint_pnp.keypoint_pnp  # noqa: F401 (registers the head)
 from posessl.evaluation.functional import add_error
 from posessl.geometry import geodesic_distance, project_points
 from posessl.registry import MODELS
-
-from .conftest import crop_sample, dataset_meta, model_points
+from tests.test_models.conftest import crop_sample, dataset_meta, model_points
 
 OUT = 64
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),

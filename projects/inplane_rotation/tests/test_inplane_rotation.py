@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from posessl.datasets.transforms import InPlaneRotation
-from posessl.datasets.transforms.inplane import view_ray_homography
 from posessl.geometry import project_points
 from posessl.registry import TRANSFORMS
+from projects.inplane_rotation.inplane_rotation import (
+    InPlaneRotation,
+    view_ray_homography,
+)
 from tests.cameras import LINEMOD_K
 
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from .site import crop_center_pixel
+from posessl.geometry import crop_center_pixel
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 

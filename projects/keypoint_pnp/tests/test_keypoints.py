@@ -6,12 +6,11 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from posessl.geometry import (
+from posessl.geometry import crop_camera_matrix, project_points
+from projects.keypoint_pnp.keypoint_pnp import (
     box_keypoints,
-    crop_camera_matrix,
     crop_coords_to_pixels,
     pixels_to_crop_coords,
-    project_points,
     solve_pnp,
 )
 from tests.cameras import LINEMOD_K

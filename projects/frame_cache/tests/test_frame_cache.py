@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from posessl.datasets import DataError, FrameCacheDataset
-from posessl.datasets.frame_cache import window_in_cache
+from posessl.datasets import DataError
 from posessl.datasets.transforms import box_center
 from posessl.datasets.transforms.crop import crop_matrix
 from posessl.registry import DATASETS
-
-from . import builders
+from projects.frame_cache.frame_cache import (
+    FrameCacheDataset,
+    window_in_cache,
+)
+from tests.test_datasets import builders
 
 JITTER = dict(mode='zoom', out_size=32, scale=1.5, center_jitter=0.1,
               scale_jitter=0.2)

@@ -7,20 +7,28 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from posessl.geometry import (
+from posessl.geometry import project_points
+from posessl.models.heads import labelled_poses, object_rows
+from posessl.registry import MODELS
+from posessl.structures import ObjectTable, stack_field
+
+from .keypoints import (
     NUM_BOX_KEYPOINTS,
     box_keypoints,
     crop_coords_to_pixels,
     pixels_to_crop_coords,
-    project_points,
     solve_pnp,
 )
-from posessl.registry import MODELS
-from posessl.structures import ObjectTable, stack_field
-
-from .heads import _CROP_HINT, _no_autocast, labelled_poses, object_rows
 
 __all__ = ['KeypointPnPHead']
+
+_CROP_HINT = ('the pose model needs the crop metadata written by '
+              'MaskCenteredCrop and packed by PackPoseInputs')
+
+
+def _no_autocast(device: torch.device) -> torch.autocast:
+    """Layers and losses in float32 whatever autocast is on."""
+    return torch.autocast(device_type=device.type, enabled=False)
 
 
 @MODELS.register_module()
@@ -29,10 +37,10 @@ class KeypointPnPHead(BaseModule):
 
     The keypoints of an object are the 8 corners of its model points'
     axis-aligned box (model frame, mm) and the box centre
-    (:func:`posessl.geometry.box_keypoints`; BB8 / YOLO-6D). Two FC layers
+    (:func:`.keypoints.box_keypoints`; BB8 / YOLO-6D). Two FC layers
     (``in_channels -> hidden -> hidden``, ReLU) and a linear layer give
     their 9 positions in crop coordinates (N, 9, 2)
-    (:func:`posessl.geometry.pixels_to_crop_coords`: offsets from the
+    (:func:`.keypoints.pixels_to_crop_coords`: offsets from the
     input's centre pixel over its size), which do not depend on the input
     resolution.
 
@@ -41,7 +49,7 @@ class KeypointPnPHead(BaseModule):
     and takes the smooth L1 (``beta`` in crop coordinates; 0: L1) distance,
     the mean over the 18 coordinates: ``loss_kpt``, a masked mean over the
     frames with ``has_pose``. ``predict`` is the only host work, and only
-    at test time: per sample, PnP (:func:`posessl.geometry.solve_pnp`,
+    at test time: per sample, PnP (:func:`.keypoints.solve_pnp`,
     EPnP + Levenberg-Marquardt) on the 9 2D-3D pairs with ``crop_K``, which
     is the original camera in crop pixels, so ``R, t`` are directly in the
     original camera frame. A failed PnP gives a NaN pose (the metric's

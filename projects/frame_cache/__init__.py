@@ -1,0 +1,1 @@
+"""A memory-mapped frame cache for training: a posessl project (README.md)."""

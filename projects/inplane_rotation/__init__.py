@@ -1,0 +1,1 @@
+"""In-plane rotation of the labelled crops: a posessl project (README.md)."""

@@ -1,0 +1,1 @@
+"""Keypoint + PnP pose head: a posessl project (see its README.md)."""

@@ -1,0 +1,1 @@
+"""Quarter-turn pretext for pretraining: a posessl project (see README.md)."""
