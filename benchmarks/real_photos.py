@@ -24,6 +24,9 @@ never trained on, labelled, unlabelled or as a background. Methods:
   predicted pose covers the frame's amodal mask (``tools/pseudo_label.py
   --min-mask-iou``). Not where they agree along the recording: this
   subset's neighbouring images are ~45 deg apart (``--window 0``).
+* ``render-self-sil``: as ``render-self``, the teacher's poses refined by
+  ``SilhouetteDepthRefiner`` (depth and image position from the amodal
+  mask) before they are checked and kept.
 * ``render-occ``: ``render`` with ``RandomOcclusion`` in training (an
   ablation).
 * ``render-box``: like ``render`` for crops placed by a box alone (no mask:
@@ -33,8 +36,8 @@ never trained on, labelled, unlabelled or as a background. Methods:
 
 Every model is scored on the test images with the amodal mask (the table's
 figure), the visible mask, and with ``SilhouetteDepthRefiner`` on both
-masks, plus its fit on its labelled real frames (on every 12th render for
-``render``). Runs are kept in the work dir and reused, so an interrupted
+masks, plus its fit on its labelled real frames (on every 12th render
+where it has none). Runs are kept in the work dir and reused, so an interrupted
 benchmark resumes where it stopped; the table, ``results.csv`` and the
 wall time are printed at the end.
 """
@@ -64,6 +67,8 @@ CONFIGS = {
     '10pct.py',
     'render-self': 'configs/pose/pose_r18-render-ft_1xb32-300it_lmo-real-'
     '10pct.py',
+    'render-self-sil': 'configs/pose/pose_r18-render-ft_1xb32-300it_lmo-'
+    'real-10pct.py',
     'render-occ': 'configs/pose/pose_r18-render-occ_1xb32-1200it_'
     'lmo-real.py',
     'render-box': 'configs/pose/pose_r18-render-box_1xb32-1200it_'
@@ -193,12 +198,24 @@ def score(config: str, ckpt: str, folder: str, options: List[str],
 def train(method: str, fraction: float, seed: int,
           args: argparse.Namespace, folder: str, options: List[str],
           threads: Optional[int]) -> float:
-    """Train one model into ``folder/train``; returns the wall time."""
+    """Train one model into ``folder/train``; returns the wall time. A
+    cell whose training finished before (its last checkpoint and wall time
+    are there) is not trained again."""
+    record = osp.join(REPO, folder, 'train_s.json')
+    ckpt = osp.join(REPO, checkpoint(CONFIGS[method], folder))
+    if osp.isfile(ckpt):
+        if osp.isfile(record):
+            with open(record) as f:
+                return json.load(f)
+        return float('nan')  # finished by a run before train_s.json
     amp = ['--amp'] if args.amp else []
-    return run(['tools/train.py', CONFIGS[method], '--work-dir',
-                osp.join(folder, 'train')] + amp + ['--cfg-options'] +
-               options + [f'randomness.seed={seed}'],
-               osp.join(folder, 'train.log'), threads)
+    train_s = run(['tools/train.py', CONFIGS[method], '--work-dir',
+                   osp.join(folder, 'train')] + amp + ['--cfg-options'] +
+                  options + [f'randomness.seed={seed}'],
+                  osp.join(folder, 'train.log'), threads)
+    with open(record, 'w') as f:
+        json.dump(train_s, f)
+    return train_s
 
 
 def labelled_options(method: str, fraction: float) -> List[str]:
@@ -208,8 +225,9 @@ def labelled_options(method: str, fraction: float) -> List[str]:
 
 
 def fit_options(method: str, fraction: float) -> List[str]:
-    """Test options that score the labelled real frames (the fit)."""
-    if method in ZERO_LABEL:  # every 12th render: 200 frames
+    """Test options that score the labelled real frames (the fit); on the
+    renders where there are none."""
+    if method in ZERO_LABEL or fraction == 0:  # every 12th render
         return [f'test_dataloader.dataset.data_root={RENDER_ROOT}',
                 'test_dataloader.dataset.split=train',
                 'test_dataloader.dataset.subset=None',
@@ -263,12 +281,13 @@ def train_and_score(method: str, fraction: float, seed: int,
     config = CONFIGS[method]
     options: List[str] = []
     extra: Dict[str, object] = {}
-    if method in ('render-ft', 'render-self'):
+    self_training = method.startswith('render-self')
+    if method == 'render-ft' or self_training:
         base = run_cell('render', 0.0, seed, args, threads)
         options += [f"load_from={base['checkpoint']}"]
     if method != 'render' and method not in ZERO_LABEL:
         options += labelled_options(method, fraction)
-    if method == 'render-self':
+    if self_training:
         teacher = run_cell('render-ft', fraction, seed, args, threads) \
             if fraction > 0 else run_cell('render', 0.0, seed, args,
                                           threads)
@@ -276,7 +295,9 @@ def train_and_score(method: str, fraction: float, seed: int,
         run(['tools/pseudo_label.py', CONFIGS['render-ft'],
              teacher['checkpoint'], '--out', pseudo, '--window', '0',
              '--min-mask-iou', str(args.min_mask_iou), '--cfg-options']
-            + labelled_options('render-ft', fraction),
+            + labelled_options('render-ft', fraction)
+            + (VARIANTS['amodal_silc'] if method == 'render-self-sil'
+               else []),
             osp.join(folder, 'pseudo_label.log'), threads)
         with open(osp.join(REPO, pseudo)) as f:
             counts = json.load(f)['header']['counts']
@@ -324,7 +345,7 @@ def labelled_count(fraction: float, real_root: Optional[str] = None) -> int:
     cfg = Config.fromfile(osp.join(REPO, CONFIGS['render-ft']))
     pool = dict(cfg.train_dataloader.dataset.datasets[0].dataset)
     pool.update(data_root=real_root or osp.join(REPO, REAL_ROOT),
-                pipeline=[],
+                pipeline=[], serialize_data=False,
                 label_fraction=fraction, labelled_only=True)
     return len(DATASETS.build(pool))
 
@@ -399,7 +420,9 @@ def table_cells(args: argparse.Namespace) -> List[tuple]:
     def wanted(method: str, fraction: float) -> bool:
         if method in ZERO_LABEL:
             return fraction == 0
-        return fraction < 1 if method == 'render-self' else fraction > 0
+        if method.startswith('render-self'):
+            return fraction < 1
+        return fraction > 0
 
     return [(m, f, s) for m in args.methods for f in args.fractions
             for s in args.seeds if wanted(m, f)]

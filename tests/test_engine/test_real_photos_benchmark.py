@@ -51,6 +51,7 @@ def test_labelled_count_is_the_pools_rule(lmo_real_root):
     # 48 ape and 45 duck pool frames: floor(0.1 n + 0.5) = 5 and 5,
     # floor(0.4 n + 0.5) = 19 and 18, all at 1
     root = str(lmo_real_root)
+    assert bench.labelled_count(0.0, root) == 0
     assert bench.labelled_count(0.1, root) == 5 + 5
     assert bench.labelled_count(0.4, root) == 19 + 18
     assert bench.labelled_count(1.0, root) == 48 + 45
