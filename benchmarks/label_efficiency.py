@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -698,6 +698,33 @@ def _run_cell(method: str, fraction: float, seed: int,
     return result
 
 
+def run_cells(cells: List[tuple], jobs: int, run_one: Callable[[tuple], dict],
+              report: Callable[[tuple, dict], None]) -> None:
+    """Run ``run_one(cell)`` for every cell, ``jobs`` at a time, and
+    ``report(cell, result)`` after each, one report at a time. After the
+    first :class:`RunFailed` no new cell starts, and the benchmark exits
+    with its line once the running ones are done."""
+    lock = threading.Lock()
+    failed: List[str] = []
+
+    def one(cell: tuple) -> None:
+        if failed:  # start nothing new after a failure
+            return
+        try:
+            result = run_one(cell)
+        except RunFailed as err:
+            failed.append(str(err))
+            return
+        with lock:
+            report(cell, result)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(one, cell) for cell in cells]:
+            future.result()
+    if failed:
+        sys.exit(f'error: {failed[0]}')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = argparse.ArgumentParser(add_help=False)
@@ -729,31 +756,21 @@ def main(argv: Optional[List[str]] = None) -> None:
              for fraction in args.fractions for method in methods
              if method != 'nearest-neighbour' or seed == args.seeds[0]]
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    lock = threading.Lock()
-    failed: List[str] = []
 
-    def one(cell: tuple) -> None:
-        if failed:  # start nothing new after a failure
-            return
+    def one(cell: tuple) -> dict:
         method, fraction, seed = cell
-        try:
-            result = run_cell(method, fraction, seed, args, ssl_ckpt,
-                              threads if args.jobs > 1 else None)
-        except RunFailed as err:
-            failed.append(str(err))
-            return
-        with lock:
-            write_outputs(args)  # what is finished so far
-            print(f'{method:>18} {fraction:>6.0%} seed {seed}: '
-                  f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
-                  f"rotation {result['rot_err_median_deg']:.1f} deg, "
-                  f"{result['train_s']:.0f} s", flush=True)
+        return run_cell(method, fraction, seed, args, ssl_ckpt,
+                        threads if args.jobs > 1 else None)
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for future in [pool.submit(one, cell) for cell in cells]:
-            future.result()
-    if failed:
-        sys.exit(f'error: {failed[0]}')
+    def report(cell: tuple, result: dict) -> None:
+        method, fraction, seed = cell
+        write_outputs(args)  # what is finished so far
+        print(f'{method:>18} {fraction:>6.0%} seed {seed}: '
+              f"ADD(-S)@0.1d {result['ADD(-S)_0.1d']:.1f} %, "
+              f"rotation {result['rot_err_median_deg']:.1f} deg, "
+              f"{result['train_s']:.0f} s", flush=True)
+
+    run_cells(cells, args.jobs, one, report)
     print_table(write_outputs(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')} and "
           f"{osp.join(args.work_dir, 'label_efficiency.png')}")

@@ -50,7 +50,6 @@ import os.path as osp
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -59,7 +58,13 @@ import torch
 from posessl.engine.runner_setup import last_logged_metrics
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from label_efficiency import REPO, RunFailed, positive_int, run  # noqa: E402
+from label_efficiency import (  # noqa: E402
+    REPO,
+    RunFailed,
+    positive_int,
+    run,
+    run_cells,
+)
 
 CONFIGS = {
     'render': 'configs/pose/pose_r18-render_1xb32-1200it_lmo-real.py',
@@ -437,29 +442,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     ensure_data(args)
     cells = table_cells(args)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    lock = threading.Lock()
-    failed: List[str] = []
 
-    def one(cell: tuple) -> None:
-        if failed:
-            return
-        try:
-            result = run_cell(*cell, args,
-                              threads if args.jobs > 1 else None)
-        except RunFailed as err:
-            failed.append(str(err))
-            return
-        with lock:
-            write_csv(args)
-            print(f'{cell[0]:>12} {cell[1]:>5.0%} seed {cell[2]}: '
-                  f"{result.get('ADD(-S)_0.1d'):.1f} % "
-                  f"({result['wall_s']:.0f} s)", flush=True)
+    def one(cell: tuple) -> dict:
+        return run_cell(*cell, args, threads if args.jobs > 1 else None)
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for future in [pool.submit(one, cell) for cell in cells]:
-            future.result()
-    if failed:
-        sys.exit(f'error: {failed[0]}')
+    def report(cell: tuple, result: dict) -> None:
+        write_csv(args)
+        print(f'{cell[0]:>12} {cell[1]:>5.0%} seed {cell[2]}: '
+              f"{result.get('ADD(-S)_0.1d'):.1f} % "
+              f"({result['wall_s']:.0f} s)", flush=True)
+
+    run_cells(cells, args.jobs, one, report)
     print_table(write_csv(args))
     print(f"\nwrote {osp.join(args.work_dir, 'results.csv')}; machine: "
           f'{os.cpu_count()} CPU cores, torch {torch.__version__}, '

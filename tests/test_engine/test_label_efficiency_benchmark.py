@@ -131,3 +131,24 @@ def test_every_methods_data_options_name_a_key_its_config_has():
     view = Config.fromfile(osp.join(
         REPO, bench.DATASETS['realmesh']['pose_configs']['ssl-ft-view']))
     assert bench.train_set_key(view) == 'train_dataloader.dataset.dataset'
+
+
+def test_run_cells_reports_each_result_and_stops_after_a_failure(capsys):
+    done, reported = [], []
+
+    def run_one(cell):
+        done.append(cell)
+        if cell == 'b':
+            raise bench.RunFailed('b failed; see b.log')
+        return {'cell': cell}
+
+    with pytest.raises(SystemExit) as exit_info:
+        bench.run_cells(['a', 'b', 'c'], 1, run_one,
+                        lambda cell, result: reported.append(result))
+    # one at a time: 'a' reported, 'b' failed, 'c' never started
+    assert done == ['a', 'b'] and reported == [{'cell': 'a'}]
+    assert str(exit_info.value) == 'error: b failed; see b.log'
+    reported.clear()
+    bench.run_cells(['x', 'y'], 2, lambda c: {'cell': c},
+                    lambda cell, result: reported.append(cell))
+    assert sorted(reported) == ['x', 'y']
