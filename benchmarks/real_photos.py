@@ -43,7 +43,6 @@ wall time are printed at the end.
 """
 import argparse
 import csv
-import glob
 import json
 import os
 import os.path as osp
@@ -61,6 +60,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from label_efficiency import (  # noqa: E402
     REPO,
     RunFailed,
+    finished_rows,
     positive_int,
     run,
     run_cells,
@@ -356,15 +356,6 @@ def labelled_count(fraction: float, real_root: Optional[str] = None) -> int:
 
 
 # ------------------------------------------------------------------ report
-def finished_rows(args: argparse.Namespace) -> List[dict]:
-    rows = []
-    for path in glob.glob(osp.join(REPO, args.work_dir, '*', 'result.json')):
-        with open(path) as f:
-            rows.append(json.load(f))
-    return sorted(rows, key=lambda r: (r['method'], r['label_fraction'],
-                                       r['seed']))
-
-
 def _stat(values: List[float]) -> str:
     values = [v for v in values if v is not None and not np.isnan(v)]
     if not values:

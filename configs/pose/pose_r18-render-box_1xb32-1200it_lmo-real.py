@@ -9,9 +9,7 @@ train_pipeline = [
     dict(type='LoadImageAndMask', cache_size=2400),
     dict(type='MaskCenteredCrop', mode='zoom', out_size=64, scale=1.4,
          center_jitter=0.05, scale_jitter=0.1),
-    dict(type='PhotometricAug', color_prob=1.0, brightness=0.3,
-         contrast=0.3, saturation=0.4, hue=0.04, noise_prob=0.5,
-         noise_std=(0.0, 8.0), blur_prob=0.7, blur_sigma=(0.3, 1.5)),
+    {{_base_.strong_jitter}},
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
