@@ -1,8 +1,5 @@
-"""Parsers of single annotation values, shared by the LINEMOD loaders.
-
-Each raises :class:`~posessl.structures.io.DataError` with one line naming
-the file (``source``) and the entry (``where``).
-"""
+"""Parsers of annotation values; errors name the file (``source``) and
+the entry (``where``)."""
 import os
 from typing import Any, Dict, List, Tuple
 
@@ -14,12 +11,14 @@ __all__ = ['check_pose', 'check_translation_units', 'parse_cam_K',
            'list_frames', 'image_shape']
 
 
-def check_pose(R: Any, t: Any, source: str, where: str
+def check_pose(R: Any, t: Any, source: str, where: str,
+               rotation_name: str = 'cam_R_m2c'
                ) -> Tuple[np.ndarray, np.ndarray]:
-    """Parse a row-major rotation (9) and translation (3, mm).
+    """Parse a row-major rotation (9 numbers) and a translation (3, mm).
 
     Raises:
-        DataError: wrong sizes, not a rotation, or non-finite values.
+        DataError: wrong sizes, non-finite values, or not a rotation to
+            within 5 % (real LINEMOD rotations are orthonormal to 1 %).
     """
     try:
         R = np.asarray(R, dtype=np.float64).reshape(3, 3)
@@ -28,11 +27,11 @@ def check_pose(R: Any, t: Any, source: str, where: str
         raise DataError(f'{source}: {where}: cam_R_m2c must have 9 and '
                         'cam_t_m2c 3 numbers') from None
     if not (np.all(np.isfinite(R)) and np.all(np.isfinite(t))):
-        raise DataError(f'{source}: {where}: pose has non-finite values')
-    # Real LINEMOD rotations are orthonormal to about 1 % only.
+        raise DataError(f'{source}: {where}: the pose has non-finite values')
     if (np.abs(R @ R.T - np.eye(3)).max() > 0.05
             or abs(np.linalg.det(R) - 1.0) > 0.05):
-        raise DataError(f'{source}: {where}: cam_R_m2c is not a rotation')
+        raise DataError(f'{source}: {where}: {rotation_name} is not a '
+                        'rotation')
     return R, t
 
 
@@ -47,11 +46,7 @@ def check_translation_units(records: List[dict], source: str) -> None:
 
 
 def parse_cam_K(values: Any, source: str, where: str) -> np.ndarray:
-    """Parse a row-major 3x3 camera matrix.
-
-    Raises:
-        DataError: not 9 finite numbers.
-    """
+    """Parse a row-major 3x3 camera matrix (DataError if it is none)."""
     try:
         K = np.asarray(values, dtype=np.float64).reshape(3, 3)
     except (TypeError, ValueError):
@@ -63,14 +58,8 @@ def parse_cam_K(values: Any, source: str, where: str) -> np.ndarray:
 
 
 def list_frames(folder: str, what: str) -> Dict[int, str]:
-    """Map frame id -> file path for the images in ``folder``.
-
-    Files are named by their frame id with any zero padding
-    (``000012.png``, ``0012.png``); other files are ignored.
-
-    Raises:
-        FileNotFoundError: ``folder`` does not exist.
-    """
+    """``{frame id: path}`` of the images in ``folder`` named by their
+    (zero-padded) frame id; other files are ignored."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'{folder}: {what} folder not found')
     frames: Dict[int, str] = {}
@@ -83,11 +72,7 @@ def list_frames(folder: str, what: str) -> Dict[int, str]:
 
 
 def image_shape(path: str) -> Tuple[int, int]:
-    """``(h, w)`` of an image, read from its file.
-
-    Raises:
-        DataError: the image cannot be decoded.
-    """
+    """``(h, w)`` of an image file (DataError if it cannot be read)."""
     import cv2
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:

@@ -1,57 +1,28 @@
-"""Behaviour shared by the LINEMOD loaders: splits, label fraction, metainfo.
+"""Splits, label fraction and metainfo shared by the LINEMOD loaders.
 
-Both loaders produce the same data-info schema (``docs/architecture.md``)::
+Each data info holds ``img_path, mask_path, bbox, cam_K, gt_R, gt_t,
+has_pose, pseudo_label, obj_id, scene_id, im_id, ori_shape``; the metainfo
+``dataset_name, obj_ids, classes, diameters, symmetric_obj_ids,
+model_points, units`` (mm). A *sequence* is the frames of one
+``(obj_id, scene_id)`` sorted by ``im_id``.
 
-    img_path, mask_path, bbox, cam_K, gt_R, gt_t, has_pose, pseudo_label,
-    obj_id, scene_id, im_id, ori_shape
-
-and the same metainfo (dataset_name, obj_ids, classes, diameters,
-symmetric_obj_ids, model_points, units).
-
-Deterministic rules (documented here once, used by both loaders):
-
-* **Sequences.** A sequence is the frames of one ``(obj_id, scene_id)``
-  sorted by ``im_id``; consecutive entries are neighbouring viewpoints.
-* **Split rule** (``subset='train'|'test'``, for data without split
-  files): in each scene, of its ``n`` images (sorted ids) that hold a kept
-  instance of a selected object, the ``k = max(1, floor(train_ratio * n +
-  0.5))`` at positions ``floor((i + 0.5) * n / k)``, ``i = 0 .. k-1``
-  (evenly spaced, so interleaved along the recording) are ``'train'``, the
-  others ``'test'``. An image is wholly one or the other, also where a
-  scene shows several objects (LM-O); with one object per scene (LM) the
-  images are that object's sequence.
-* **Label fraction** (``label_fraction`` in [0, 1]): the same evenly spaced
-  rule applied to the frames kept after splitting and filtering, per
-  sequence, with ``k = max(1, floor(label_fraction * n + 0.5))`` (``k = 0``
-  for a fraction of 0: every frame unlabelled); those frames have
-  ``has_pose=True``, the rest ``has_pose=False``. ``labelled_only=True``
-  then drops the unlabelled frames.
-* **Pseudo-labels** (``pseudo_labels``, a file of
-  ``tools/pseudo_label.py``; format and rules in
-  :mod:`posessl.datasets.pseudo_labels`): applied after the label
-  fraction, before ``labelled_only``. The file's ``"label"`` entries must
-  be exactly this split's labelled frames with the same poses, and every
-  entry a frame of the split, else the file is refused naming the first
-  frame that does not fit. Each ``"pseudo"`` frame takes the file's pose
-  as ``gt_R`` / ``gt_t`` and ``has_pose=True``, so ``labelled_only=True``
-  keeps the labelled and the pseudo-labelled frames. Every data info has
-  ``pseudo_label`` (True for those frames only; for logging, no transform
-  reads it).
+* **Split rule** (``subset``): in each scene, of the ``n`` images (sorted
+  ids) holding a kept instance, those at :func:`evenly_spaced_positions`
+  ``(n, train_ratio)`` are ``'train'``, the others ``'test'``; an image is
+  wholly one or the other.
+* **Label fraction**: the same rule per sequence, after splitting and
+  filtering, marks the ``has_pose=True`` frames; ``labelled_only`` drops the
+  others.
+* **Pseudo-labels** (:mod:`posessl.datasets.pseudo_labels`), applied after
+  the label fraction and before ``labelled_only``: the file's ``"label"``
+  entries must be exactly the split's labelled frames with their poses; each
+  ``"pseudo"`` frame takes the file's pose, ``has_pose=True`` and
+  ``pseudo_label=True``.
 """
 import math
 import os
 from collections import defaultdict
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -69,19 +40,9 @@ SplitFile = Union[None, str, Mapping[int, str]]
 
 
 def evenly_spaced_positions(n: int, fraction: float) -> np.ndarray:
-    """Positions kept by the evenly spaced rule in a sequence of ``n``.
-
-    ``k = max(1, floor(fraction * n + 0.5))`` positions
-    ``floor((i + 0.5) * n / k)`` for ``i = 0 .. k-1`` (all distinct, since
-    ``n / k >= 1``).
-
-    Args:
-        n: Sequence length (> 0).
-        fraction: Fraction to keep, in [0, 1]; 0 keeps none.
-
-    Returns:
-        Sorted int64 positions.
-    """
+    """Sorted int64 positions ``floor((i + 0.5) * n / k)``, ``i < k``, of a
+    sequence of ``n``, with ``k = max(1, floor(fraction * n + 0.5))``;
+    none for ``fraction == 0``."""
     if n <= 0 or fraction == 0:
         return np.zeros(0, dtype=np.int64)
     k = min(n, max(1, int(math.floor(fraction * n + 0.5))))
@@ -100,44 +61,29 @@ def _check_fraction(name: str, value: float,
 
 
 class LinemodBaseDataset(BaseDataset):
-    """Common base of :class:`LinemodBOPDataset` and
-    :class:`LinemodDenseFusionDataset`.
-
-    Subclasses implement :meth:`_read_objects` (models and their info) and
-    :meth:`_load_records` (one data info per annotated object instance,
-    without ``has_pose``).
+    """Base of the LINEMOD loaders; subclasses implement
+    :meth:`_read_objects` and :meth:`_load_records`.
 
     Args:
         data_root: Dataset root folder.
-        split: Which split to read (its meaning depends on the layout).
-        obj_ids: Objects to load; ``None`` loads every object of the
-            models' info file.
+        split: Split to read (its meaning depends on the layout).
+        obj_ids: Objects to load; ``None``: every object of the models.
         split_file: Frame ids to keep: a path (relative to ``data_root``
-            unless absolute, may contain ``{obj_id}`` and ``{name}``, the
-            class name), or a dict ``{obj_id: path}`` (e.g. for GDR-Net's
-            ``image_set/camera_train.txt``, whose name differs from
-            LINEMOD's ``cam``).
-        subset: ``'train'`` or ``'test'``: apply the deterministic split
-            rule (module docstring) on top of ``split``; for data without
-            split files. Not together with ``split_file``.
+            unless absolute; may contain ``{obj_id}`` and ``{name}``) or a
+            dict ``{obj_id: path}``.
+        subset: ``'train'`` or ``'test'`` of the split rule (module
+            docstring); not with ``split_file``.
         train_ratio: Training share of the split rule.
-        label_fraction: Share of each sequence that keeps its pose labels
-            (0: none, e.g. an unlabelled pool of real frames).
-        labelled_only: Keep only the labelled frames (with
-            ``pseudo_labels``: and the pseudo-labelled ones).
-        pseudo_labels: A pseudo-label file (relative to the working
-            directory, like ``work_dirs``) whose ``"pseudo"`` entries label
-            unlabelled frames (module docstring).
-        min_visib_fract: Drop instances whose visible fraction (where the
-            annotations give one) is below this.
-        num_model_points: At most this many model points per object in
-            ``metainfo['model_points']``.
-        symmetric_obj_ids: Objects scored with ADD-S; ``None`` takes them
-            from the data (see the subclass) or the classic LINEMOD set
-            (eggbox, glue).
-        dataset_name: Name in the metainfo; ``None``: from the data or the
-            root folder's name.
-        metainfo: Extra metainfo; overrides the computed entries.
+        label_fraction: Share of each sequence that keeps its labels.
+        labelled_only: Keep only the labelled (and pseudo-labelled) frames.
+        pseudo_labels: A file of ``tools/pseudo_label.py``.
+        min_visib_fract: Drop instances less visible than this.
+        num_model_points: At most this many points per model in the
+            metainfo.
+        symmetric_obj_ids: Objects scored with ADD-S; ``None``: the data's
+            (see the subclass).
+        dataset_name: ``None``: from the data or the root folder's name.
+        metainfo: Overrides the computed metainfo entries.
         pipeline, test_mode, lazy_init, serialize_data, indices,
         max_refetch: As in :class:`mmengine.dataset.BaseDataset`.
     """
@@ -188,8 +134,7 @@ class LinemodBaseDataset(BaseDataset):
             metainfo=None,
             data_root=os.path.abspath(data_root),
             data_prefix=dict(),
-            # built here so that posessl's transforms are found even where
-            # no default scope is set (scripts, notebooks)
+            # built here: no default scope is needed (scripts, notebooks)
             pipeline=[
                 TRANSFORMS.build(t) if isinstance(t, dict) else t
                 for t in pipeline
@@ -200,19 +145,18 @@ class LinemodBaseDataset(BaseDataset):
             indices=indices,
             max_refetch=max_refetch)
         info = self._read_objects(obj_ids)
-        self.obj_ids: Tuple[int, ...] = info['obj_ids']
-        self._names: Optional[Dict[int, str]] = info.get('names')
+        self.obj_ids = info['obj_ids']
+        self._names = info.get('names')
         if symmetric_obj_ids is None:
-            symmetric = info['symmetric_obj_ids']
-        else:
-            symmetric = symmetric_obj_ids
+            symmetric_obj_ids = info['symmetric_obj_ids']
         self._metainfo = dict(
             dataset_name=dataset_name or info['dataset_name'],
             obj_ids=self.obj_ids,
-            classes=object_names(self.obj_ids, info.get('names')),
+            classes=object_names(self.obj_ids, self._names),
             diameters={i: info['diameters'][i] for i in self.obj_ids},
             symmetric_obj_ids=tuple(
-                sorted(int(i) for i in symmetric if int(i) in self.obj_ids)),
+                sorted(int(i) for i in symmetric_obj_ids
+                       if int(i) in self.obj_ids)),
             model_points={
                 i: load_model_points(info['model_paths'][i],
                                      self.num_model_points)
@@ -224,20 +168,18 @@ class LinemodBaseDataset(BaseDataset):
         if not lazy_init:
             self.full_init()
 
-    # -- subclass hooks -------------------------------------------------
     def _read_objects(self, obj_ids: Optional[Sequence[int]]) -> dict:
-        """Resolve objects: ``obj_ids`` (sorted tuple), ``diameters``,
-        ``model_paths``, ``names`` (or None), ``symmetric_obj_ids`` (the
-        data's default) and ``dataset_name``."""
+        """``obj_ids`` (sorted tuple), ``diameters``, ``model_paths``,
+        ``names`` (or None), ``symmetric_obj_ids``, ``dataset_name``."""
         raise NotImplementedError
 
     def _load_records(self) -> List[dict]:
-        """All annotated instances of the split, without ``has_pose``."""
+        """Every annotated instance of the split, without ``has_pose``."""
         raise NotImplementedError
 
-    # -- shared helpers -------------------------------------------------
-    def _split_file_for(self, obj_id: int) -> Optional[str]:
-        """Resolved split-file path for ``obj_id`` (None if none)."""
+    def _split_frames(self, obj_id: int) -> Optional[tuple]:
+        """``(path, set of frame ids)`` of ``obj_id``'s split file, or None.
+        """
         spec = self.split_file
         if spec is None:
             return None
@@ -249,20 +191,13 @@ class LinemodBaseDataset(BaseDataset):
         else:
             name = object_names([obj_id], self._names)[0]
             path = str(spec).format(obj_id=obj_id, name=name)
-        if not os.path.isabs(path):
-            path = os.path.join(self.data_root, path)
-        return path
-
-    def _split_frames(self, obj_id: int) -> Optional[Tuple[str, set]]:
-        """``(path, frame ids)`` of ``obj_id``'s split file, or None."""
-        path = self._split_file_for(obj_id)
-        if path is None:
-            return None
+        path = os.path.join(self.data_root, path)  # kept if absolute
         return path, set(read_frame_ids(path))
 
     @staticmethod
     def _check_split_frames(path: str, wanted: set, found: set,
                             obj_id: int) -> None:
+        """Refuse a split file naming frames the data does not have."""
         missing = sorted(wanted - found)
         if missing:
             shown = ', '.join(str(i) for i in missing[:10])
@@ -271,88 +206,75 @@ class LinemodBaseDataset(BaseDataset):
             raise DataError(f'{path}: names frames that do not exist for '
                             f'object {obj_id}: {shown}{more}')
 
-    # -- BaseDataset ----------------------------------------------------
-    def load_data_list(self) -> List[dict]:
-        """Read the split, filter, apply the split rule, the label fraction
-        and the pseudo-labels.
+    def _log(self, message: str) -> None:
+        print_log(f'{type(self).__name__} ({self.data_root}, {self.split}): '
+                  f'{message}', logger='current')
 
-        Returns:
-            Data infos sorted by ``(obj_id, scene_id, im_id)``.
-        """
+    def load_data_list(self) -> List[dict]:
+        """Data infos sorted by ``(obj_id, scene_id, im_id)``, after the
+        visibility filter, the split rule, the label fraction and the
+        pseudo-labels."""
         records = self._load_records()
         kept = []
-        hidden = 0
         for rec in records:
-            x, y, w, h = rec['bbox']
             visib = rec.pop('visib_fract', None)
-            if w < 0 or h < 0 or (visib is not None
-                                    and visib < self.min_visib_fract):
-                hidden += 1
-                continue
-            kept.append(rec)
-        if hidden:
-            print_log(
-                f'{type(self).__name__} ({self.data_root}, {self.split}): '
-                f'dropped {hidden} instances with no (or too little) '
-                'visible object', logger='current')
+            if not (rec['bbox'][2] < 0 or rec['bbox'][3] < 0 or (
+                    visib is not None and visib < self.min_visib_fract)):
+                kept.append(rec)
+        if len(kept) < len(records):
+            self._log(f'dropped {len(records) - len(kept)} instances with no '
+                      '(or too little) visible object')
         if self.subset is not None:
             train_images = self._train_images(kept)
-            want_train = self.subset == 'train'
             kept = [r for r in kept if ((r['scene_id'], r['im_id'])
-                                        in train_images) == want_train]
-        kept.sort(key=lambda r: (r['obj_id'], r['scene_id'], r['im_id']))
-        sequences: Dict[Tuple[int, int], List[dict]] = defaultdict(list)
-        for rec in kept:
+                                        in train_images) == (
+                                            self.subset == 'train')]
+        sequences = defaultdict(list)
+        for rec in sorted(kept, key=lambda r:
+                          (r['obj_id'], r['scene_id'], r['im_id'])):
             sequences[(rec['obj_id'], rec['scene_id'])].append(rec)
         frames: List[dict] = []
-        for key in sorted(sequences):
-            seq = sequences[key]
+        for seq in sequences.values():
             labelled = set(evenly_spaced_positions(len(seq),
                                                    self.label_fraction))
             for p, rec in enumerate(seq):
-                rec['has_pose'] = p in labelled
-                rec['pseudo_label'] = False
+                rec.update(has_pose=p in labelled, pseudo_label=False)
                 frames.append(rec)
         if self.pseudo_labels is not None:
             count = apply_pseudo_labels(
                 frames, read_pseudo_labels(self.pseudo_labels),
                 self.pseudo_labels)
-            print_log(
-                f'{type(self).__name__} ({self.data_root}, {self.split}): '
-                f'{count} pseudo-labelled frames from {self.pseudo_labels}',
-                logger='current')
+            self._log(f'{count} pseudo-labelled frames from '
+                      f'{self.pseudo_labels}')
         if self.labelled_only:
             frames = [rec for rec in frames if rec['has_pose']]
         return frames
 
     def _train_images(self, records: List[dict]) -> set:
         """``(scene_id, im_id)`` of the split rule's training images."""
-        images: Dict[int, set] = defaultdict(set)
+        images = defaultdict(set)
         for rec in records:
             images[rec['scene_id']].add(rec['im_id'])
         train = set()
         for scene_id, ids in images.items():
             ids = sorted(ids)
-            for p in evenly_spaced_positions(len(ids), self.train_ratio):
-                train.add((scene_id, ids[p]))
+            train.update((scene_id, ids[p]) for p in
+                         evenly_spaced_positions(len(ids), self.train_ratio))
         return train
 
     def __getitem__(self, idx: Any) -> dict:
-        """Run the pipeline on sample ``idx``.
-
-        In test mode a pipeline that drops the sample (returns None) is an
-        error naming the image, not a silent redraw.
-        """
-        if self.test_mode:
-            if not self._fully_initialized:
-                self.full_init()
-            data = self.prepare_data(idx)
-            if data is None:
-                info = self.get_data_info(idx)
-                raise DataError(f"{info['img_path']}: the pipeline dropped "
-                                'this test sample (see the warning above)')
-            return data
-        return super().__getitem__(idx)
+        """Run the pipeline on sample ``idx``; in test mode a sample the
+        pipeline drops is an error naming the image."""
+        if not self.test_mode:
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        data = self.prepare_data(idx)
+        if data is None:
+            raise DataError(f"{self.get_data_info(idx)['img_path']}: the "
+                            'pipeline dropped this test sample (see the '
+                            'warning above)')
+        return data
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Object id of sample ``idx`` (for MMEngine's dataset wrappers)."""

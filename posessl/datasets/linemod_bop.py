@@ -6,11 +6,7 @@ import numpy as np
 
 from posessl.geometry import project_points
 from posessl.registry import DATASETS
-from posessl.structures.bop_models import (
-    load_model_points,
-    model_file,
-    read_bop_models,
-)
+from posessl.structures.bop_models import read_bop_models
 from posessl.structures.io import DataError, int_keyed, read_json
 
 from .annotations import (
@@ -34,37 +30,28 @@ class LinemodBOPDataset(LinemodBaseDataset):
     """LINEMOD-style data in the BOP layout::
 
         <root>/camera.json, models/models_info.json, models/obj_XXXXXX.ply
-        <root>/<split>/<scene>/rgb/<im>.png
-        <root>/<split>/<scene>/mask_visib/<im>_<gt idx>.png  (or mask/)
+        <root>/<split>/<scene>/rgb/<im>.png, mask_visib/<im>_<gt idx>.png
         <root>/<split>/<scene>/scene_gt.json, scene_camera.json,
                                scene_gt_info.json
         <root>/dataset_info.json  (optional: name, objects,
                                    symmetric_obj_ids)
 
-    One data info per annotated instance of a selected object. Masks come
-    from ``mask_visib`` (else ``mask``); a split without either gives
-    ``mask_path=None`` and the crop falls back to the box. ``mask_type``
-    picks another source (for occluded objects, LM-O). The box is
-    ``bbox_visib`` from ``scene_gt_info.json``; without that file it is the
-    projected model's box clipped to the image.
+    One data info per annotated instance of a selected object. The box is
+    ``bbox_visib`` of ``scene_gt_info.json``, else the projected model's box
+    clipped to the image. Symmetric objects default to ``dataset_info.json``'s
+    ``symmetric_obj_ids``, else the ``symmetries_*`` of ``models_info.json``,
+    else eggbox and glue.
 
     Args:
         data_root: BOP dataset root.
-        split: Split folder name (``'train'``, ``'test'``, ...).
-        obj_ids: Objects to load (default: all in ``models_info.json``).
-        scene_ids: Scenes to read (default: every scene folder). Every
-            object of ``obj_ids`` must appear in them, so give both
-            (``scene_ids=[2], obj_ids=[2]``) to read one ``lm`` scene.
-        mask_type: ``'visib'`` (the visible part, ``mask_visib``, else
-            ``mask``), ``'amodal'`` (the whole silhouette, occluded parts
-            included: ``mask``, which must exist) or ``'box'`` (no mask:
-            the crop and the pipeline see ``bbox_visib`` only).
-        **kwargs: See :class:`LinemodBaseDataset` (``split_file``,
-            ``subset``, ``label_fraction``, ``labelled_only``, ...).
-
-    Symmetric objects default to ``dataset_info.json``'s
-    ``symmetric_obj_ids``, else those with ``symmetries_*`` in
-    ``models_info.json``, else eggbox and glue.
+        split: Split folder name.
+        obj_ids: Objects to load (default: all of ``models_info.json``).
+        scene_ids: Scenes to read (default: all); must show every object of
+            ``obj_ids``.
+        mask_type: ``'visib'`` (``mask_visib``, else ``mask``, else no mask:
+            the crop uses the box), ``'amodal'`` (``mask``, required) or
+            ``'box'`` (no mask).
+        **kwargs: See :class:`LinemodBaseDataset`.
     """
 
     def __init__(self,
@@ -79,8 +66,7 @@ class LinemodBOPDataset(LinemodBaseDataset):
                              f', got {mask_type!r}')
         self.mask_type = mask_type
         self.scene_ids = None if scene_ids is None else [
-            int(i) for i in scene_ids
-        ]
+            int(i) for i in scene_ids]
         super().__init__(data_root, split=split, obj_ids=obj_ids, **kwargs)
 
     def _read_objects(self, obj_ids: Optional[Sequence[int]]) -> dict:
@@ -88,24 +74,21 @@ class LinemodBOPDataset(LinemodBaseDataset):
                                obj_ids)
 
     def _scene_dirs(self) -> Dict[int, str]:
+        """``{scene_id: folder}`` of the scenes to read."""
         split_dir = os.path.join(self.data_root, self.split)
         if not os.path.isdir(split_dir):
             raise FileNotFoundError(f'{split_dir}: split folder not found')
-        if self.scene_ids is not None:
-            scenes = {}
-            for s in self.scene_ids:
-                path = os.path.join(split_dir, f'{s:06d}')
-                if not os.path.isdir(path):
-                    raise FileNotFoundError(f'{path}: scene folder not '
-                                            'found')
-                scenes[s] = path
-            return scenes
-        return {
-            int(name): os.path.join(split_dir, name)
-            for name in sorted(os.listdir(split_dir))
-            if name.isdigit() and os.path.isdir(
-                os.path.join(split_dir, name))
-        }
+        if self.scene_ids is None:
+            return {int(name): os.path.join(split_dir, name)
+                    for name in sorted(os.listdir(split_dir))
+                    if name.isdigit()
+                    and os.path.isdir(os.path.join(split_dir, name))}
+        scenes = {s: os.path.join(split_dir, f'{s:06d}')
+                  for s in self.scene_ids}
+        for path in scenes.values():
+            if not os.path.isdir(path):
+                raise FileNotFoundError(f'{path}: scene folder not found')
+        return scenes
 
     def _camera(self) -> dict:
         path = os.path.join(self.data_root, 'camera.json')
@@ -172,11 +155,10 @@ class LinemodBOPDataset(LinemodBaseDataset):
         scene_info = int_keyed(read_json(info_path), info_path) \
             if os.path.isfile(info_path) else None
         images = list_frames(os.path.join(scene_dir, 'rgb'), 'image')
-        mask_dir = None
-        for name in MASK_DIRS[self.mask_type]:
-            if os.path.isdir(os.path.join(scene_dir, name)):
-                mask_dir = os.path.join(scene_dir, name)
-                break
+        mask_dir = next((os.path.join(scene_dir, name)
+                         for name in MASK_DIRS[self.mask_type]
+                         if os.path.isdir(os.path.join(scene_dir, name))),
+                        None)
         if self.mask_type == 'amodal' and mask_dir is None:
             raise FileNotFoundError(
                 f"{os.path.join(scene_dir, 'mask')}: mask_type='amodal' "
@@ -236,35 +218,23 @@ class LinemodBOPDataset(LinemodBaseDataset):
                     visib = infos[gt_idx].get('visib_fract')
                 else:
                     bbox = self._projected_box(obj_id, R, t, K, shape)
-                records.append(
-                    dict(
-                        img_path=images[im_id],
-                        mask_path=mask_path,
-                        bbox=bbox,
-                        cam_K=K,
-                        gt_R=R,
-                        gt_t=t,
-                        obj_id=int(obj_id),
-                        scene_id=int(scene_id),
-                        im_id=int(im_id),
-                        ori_shape=shape,
-                        visib_fract=None if visib is None else float(visib)))
+                records.append(dict(
+                    img_path=images[im_id], mask_path=mask_path, bbox=bbox,
+                    cam_K=K, gt_R=R, gt_t=t, obj_id=int(obj_id),
+                    scene_id=int(scene_id), im_id=int(im_id),
+                    ori_shape=shape,
+                    visib_fract=None if visib is None else float(visib)))
         check_translation_units(records, gt_path)
         return records
 
     def _projected_box(self, obj_id: int, R: np.ndarray, t: np.ndarray,
                        K: np.ndarray, shape: Optional[tuple]) -> List[float]:
         """Box of the projected model points, clipped to the image."""
-        pts = self._metainfo['model_points'].get(obj_id)
-        if pts is None:
-            pts = load_model_points(
-                model_file(os.path.join(self.data_root, 'models'), obj_id,
-                           6), self.num_model_points)
-        uv = project_points(pts.astype(np.float64), R, t, K)
+        pts = self._metainfo['model_points'][obj_id].astype(np.float64)
+        uv = project_points(pts, R, t, K)
         x1, y1 = np.floor(uv.min(0))
         x2, y2 = np.floor(uv.max(0))
         if shape is not None:
             x1, x2 = np.clip([x1, x2], 0, shape[1] - 1)
             y1, y2 = np.clip([y1, y2], 0, shape[0] - 1)
         return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
-

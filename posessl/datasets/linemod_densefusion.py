@@ -42,29 +42,14 @@ class LinemodDenseFusionDataset(LinemodBaseDataset):
         <root>/dataset_info.json  (optional: name, objects,
                                    symmetric_obj_ids)
 
-    Folder ``data/NN`` is the sequence of object ``NN`` (``scene_id = NN``);
-    where ``gt.yml`` lists several objects per frame (``data/02``) the entry
-    of object ``NN`` is taken. The box is ``obj_bb``.
-
-    Args:
-        data_root: The ``Linemod_preprocessed`` folder.
-        split: ``'train'`` or ``'test'`` (reads ``data/NN/<split>.txt``),
-            or ``'all'`` (every frame of ``gt.yml``).
-        obj_ids: Objects to load (default: those of ``models_info.yml``
-            that have a ``data/NN`` folder).
-        **kwargs: See :class:`LinemodBaseDataset`; ``split_file`` replaces
-            ``data/NN/<split>.txt``.
-
-    Symmetric objects default to ``dataset_info.json``'s
-    ``symmetric_obj_ids``, else eggbox and glue.
+    ``data/NN`` is the sequence of object ``NN`` (``scene_id = NN``; where a
+    frame lists several objects, object ``NN``'s entry is taken); the box is
+    ``obj_bb``. ``split``: ``'train'`` or ``'test'`` (the frames of
+    ``data/NN/<split>.txt``, or of ``split_file``) or ``'all'``. ``obj_ids``
+    defaults to the objects of ``models_info.yml`` with a ``data/NN``
+    folder; symmetric objects to ``dataset_info.json``'s, else eggbox and
+    glue. Other arguments: see :class:`LinemodBaseDataset`.
     """
-
-    def __init__(self,
-                 data_root: str,
-                 split: str = 'train',
-                 obj_ids: Optional[Sequence[int]] = None,
-                 **kwargs) -> None:
-        super().__init__(data_root, split=split, obj_ids=obj_ids, **kwargs)
 
     def _seq_dir(self, obj_id: int) -> str:
         return os.path.join(self.data_root, 'data', f'{obj_id:02d}')
@@ -172,18 +157,11 @@ class LinemodDenseFusionDataset(LinemodBaseDataset):
                             + f': {what} not found')
                 if shape is None:
                     shape = image_shape(images[im_id])
-                seq_records.append(
-                    dict(
-                        img_path=images[im_id],
-                        mask_path=masks[im_id],
-                        bbox=[float(v) for v in bbox],
-                        cam_K=K,
-                        gt_R=R,
-                        gt_t=t,
-                        obj_id=obj_id,
-                        scene_id=obj_id,
-                        im_id=int(im_id),
-                        ori_shape=shape))
+                seq_records.append(dict(
+                    img_path=images[im_id], mask_path=masks[im_id],
+                    bbox=[float(v) for v in bbox], cam_K=K, gt_R=R, gt_t=t,
+                    obj_id=obj_id, scene_id=obj_id, im_id=int(im_id),
+                    ori_shape=shape))
             check_translation_units(seq_records, gt_path)
             records.extend(seq_records)
         return records

@@ -1,28 +1,33 @@
 """Viewpoint sequences of a dataset and the triplet distance rule.
 
 A sequence is the samples of one ``(obj_id, scene_id)`` sorted by
-``im_id``; a frame's *position* is its rank in its sequence. The
-self-supervised triplets draw a positive a few positions from the anchor
-and a negative many positions away, always inside the anchor's sequence.
+``im_id``; a frame's *position* is its rank in its sequence.
 """
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['SequenceIndex', 'TripletRule']
+__all__ = ['SequenceIndex', 'TripletRule', 'sequence_order']
+
+
+def sequence_order(keys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``(order, starts)`` of (n, 3) ``(obj_id, scene_id, im_id)`` rows: the
+    stable sort by key, and where each sequence begins in it."""
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
+    order = np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))
+    sorted_keys = keys[order, :2]
+    new_seq = np.ones(len(keys), dtype=bool)
+    new_seq[1:] = np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)
+    return order, np.flatnonzero(new_seq)
 
 
 class TripletRule:
-    """Distance bounds of positives and negatives (positions).
+    """Positive and negative distance bounds, in positions.
 
     Args:
         pos_range: ``(lo, hi)`` positive distance, inclusive, ``lo >= 1``.
-        neg_min_distance: Smallest negative distance.
+        neg_min_distance: Smallest negative distance (> ``hi``).
         neg_max_distance: Largest negative distance (``None``: no bound).
-
-    Raises:
-        ValueError: inconsistent bounds (e.g. negatives not farther than
-            positives).
     """
 
     def __init__(self,
@@ -52,12 +57,9 @@ class TripletRule:
 
 
 class SequenceIndex:
-    """Positions of a dataset's samples along their sequences.
-
-    Args:
-        dataset: Anything with ``__len__`` and ``get_data_info(i)``
-            returning ``obj_id``, ``scene_id`` and ``im_id``.
-    """
+    """Sequence and position of each sample of ``dataset`` (anything with
+    ``__len__`` and ``get_data_info(i)`` giving ``obj_id``, ``scene_id`` and
+    ``im_id``)."""
 
     def __init__(self, dataset: Any) -> None:
         n = len(dataset)
@@ -65,21 +67,13 @@ class SequenceIndex:
         for i in range(n):
             info = dataset.get_data_info(i)
             keys[i] = (info['obj_id'], info['scene_id'], info['im_id'])
-        self.im_ids = keys[:, 2].copy()
-        # Sort by (obj_id, scene_id, im_id, index): lexsort's last key is
-        # the primary one.
-        order = np.lexsort((np.arange(n), keys[:, 2], keys[:, 1], keys[:, 0]))
-        sorted_keys = keys[order, :2]
-        new_seq = np.ones(n, dtype=bool)
-        new_seq[1:] = np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)
-        starts = np.flatnonzero(new_seq)
-        lengths = np.diff(np.append(starts, n))
-        seq_of_rank = np.cumsum(new_seq) - 1
+        order, starts = sequence_order(keys)
         self.order = order
         self.starts = starts
-        self.lengths = lengths
+        self.lengths = np.diff(np.append(starts, n))
         self.seq_keys: Tuple[Tuple[int, int], ...] = tuple(
-            (int(a), int(b)) for a, b in sorted_keys[starts])
+            (int(a), int(b)) for a, b in keys[order[starts], :2])
+        seq_of_rank = np.repeat(np.arange(len(starts)), self.lengths)
         self.seq = np.empty(n, dtype=np.int64)
         self.seq[order] = seq_of_rank
         self.pos = np.empty(n, dtype=np.int64)
@@ -89,12 +83,8 @@ class SequenceIndex:
         return len(self.order)
 
     def check(self, rule: TripletRule) -> None:
-        """Every anchor of every sequence must reach a positive and a
-        negative (reflecting at the ends needs ``2 * lo`` frames).
-
-        Raises:
-            ValueError: a sequence is too short, naming it.
-        """
+        """Refuse a sequence too short for every anchor to reach a positive
+        and a negative (reflecting at the ends needs ``2 * lo`` frames)."""
         need = {
             'positive': rule.pos_range[0],
             'negative': rule.neg_min_distance
@@ -110,20 +100,11 @@ class SequenceIndex:
 
     def draw(self, anchors: np.ndarray, lo: int, hi: Optional[int],
              rng: np.random.Generator) -> np.ndarray:
-        """Partners ``lo..hi`` positions from each anchor, same sequence.
+        """Dataset indices of partners ``lo..hi`` (``None``: unbounded)
+        positions from each anchor in its sequence.
 
-        The distance is uniform over the distances reachable from the
-        anchor (at most ``hi``), the direction is random, and a step that
-        falls off one end of the sequence is taken the other way.
-
-        Args:
-            anchors: Dataset indices.
-            lo: Smallest distance.
-            hi: Largest distance, ``None`` for no bound.
-            rng: Source of randomness.
-
-        Returns:
-            Dataset indices of the partners.
+        The distance is uniform over those reachable from the anchor, the
+        direction random, and a step off one end is taken the other way.
         """
         anchors = np.asarray(anchors, dtype=np.int64)
         seq = self.seq[anchors]
@@ -140,8 +121,3 @@ class SequenceIndex:
         off = (target < 0) | (target >= length)
         target[off] = pos[off] - sign[off] * dist[off]
         return self.order[self.starts[seq] + target]
-
-    def frame_distance(self, a: int, b: int) -> int:
-        """``|im_id(a) - im_id(b)|``."""
-        return int(abs(self.im_ids[a] - self.im_ids[b]))
-

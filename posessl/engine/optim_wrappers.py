@@ -1,14 +1,6 @@
-"""bfloat16 autocast for training on any device, the CPU included.
-
-MMEngine's ``AmpOptimWrapper`` refuses a machine without a GPU. bfloat16
-keeps float32's exponent range, so it needs no loss scaling: autocast
-around the forward pass is the whole of it, and that is all this wrapper
-adds to ``OptimWrapper``. On a CPU with native bfloat16 (AVX512-BF16 or
-AMX, :func:`cpu_supports_bf16`) a pose training step at 64 px took 0.65
-times the float32 step (``python benchmarks/throughput.py --sizes 64
---threads 1``, the development machine's AMD EPYC). The heads compute their
-outputs and losses in float32 either way.
-"""
+"""bfloat16 autocast for training on any device, the CPU included
+(MMEngine's ``AmpOptimWrapper`` needs a GPU); bfloat16 needs no loss
+scaling."""
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -32,9 +24,8 @@ def cpu_supports_bf16() -> bool:
 
 @OPTIM_WRAPPERS.register_module()
 class BF16AutocastOptimWrapper(OptimWrapper):
-    """``OptimWrapper`` whose ``optim_context`` (the Runner's forward and
-    loss) runs under ``torch.autocast(dtype=torch.bfloat16)`` on the device
-    of the model's parameters. Validation and testing stay in float32."""
+    """``OptimWrapper`` whose ``optim_context`` (the training forward and
+    loss) runs under bfloat16 autocast on the parameters' device."""
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:

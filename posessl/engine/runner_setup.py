@@ -1,7 +1,6 @@
-"""Helpers around MMEngine's Runner that are not command-line glue: the
-mixed-precision dtype, a shorter iteration schedule, the metrics a run
-logged, and a Runner that keeps its log off the terminal (used by the
-tools, the benchmarks and the tests)."""
+"""Runner helpers for the tools and benchmarks: a Runner that keeps its log
+off the terminal, the mixed-precision dtype, a rescaled schedule and the
+metrics a run logged."""
 import contextlib
 import glob
 import io
@@ -21,12 +20,8 @@ __all__ = [
 
 
 class FileLogRunner(Runner):
-    """MMEngine's Runner with only warnings and errors on the terminal.
-
-    The environment and config dump, the progress lines and every other
-    INFO record go to the run's log file alone (:attr:`log_file`), so a tool
-    can print its own result without them above it.
-    """
+    """MMEngine's Runner with only warnings and errors on the terminal;
+    INFO records go to :attr:`log_file` alone."""
 
     def build_logger(self, log_level: str = 'INFO',
                      log_file: Optional[str] = None,
@@ -39,8 +34,7 @@ class FileLogRunner(Runner):
         return logger
 
     def load_checkpoint(self, filename: str, *args, **kwargs) -> dict:
-        """MMEngine's, with the line it prints (not logs) on loading,
-        "Loads checkpoint by ... backend from path", sent to the log."""
+        """MMEngine's, with the line it prints on loading sent to the log."""
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
@@ -62,9 +56,9 @@ def amp_dtype_name() -> str:
 
 
 def iteration_schedule_options(iters: int) -> List[str]:
-    """``--cfg-options`` that shorten or stretch the pose configs'
-    iteration schedule (linear warm-up over the first tenth, then cosine)
-    to ``iters`` steps, checkpointing at the end."""
+    """``--cfg-options`` that rescale the pose configs' schedule (linear
+    warm-up over the first tenth, then cosine) to ``iters`` steps,
+    checkpointing at the end."""
     warmup = max(1, iters // 10)
     return [
         f'train_cfg.max_iters={iters}',
@@ -77,9 +71,8 @@ def iteration_schedule_options(iters: int) -> List[str]:
 
 
 def last_logged_metrics(work_dir: str) -> dict:
-    """The metrics MMEngine's LoggerHook dumped for the latest run in
-    ``work_dir`` (``<work_dir>/<timestamp>/<timestamp>.json``); ``{}``
-    where there is none."""
+    """The last metrics line of the latest run's
+    ``<work_dir>/<timestamp>/<timestamp>.json``; ``{}`` if none."""
     logs = sorted(glob.glob(osp.join(work_dir, '*', '*.json')))
     if not logs:
         return {}

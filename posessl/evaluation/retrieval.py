@@ -1,11 +1,5 @@
-"""How well an embedding space is organised by viewpoint, without labels.
-
-For each query (test) frame, take the database (training) frame nearest in
-embedding space and measure the rotation between their ground-truth poses.
-A backbone whose latent space follows the viewpoint gives small errors; the
-same figure for a random pick is the chance level. The embeddings never see
-a pose label: the poses only score the retrieval.
-"""
+"""Viewpoint retrieval in an embedding space: the rotation between each
+query frame and its nearest database frame, against a random pick's."""
 import math
 from typing import Optional, Tuple, Union
 
@@ -42,23 +36,14 @@ def nearest_neighbour_indices(query: ArrayLike, database: ArrayLike,
                               query_groups: Optional[ArrayLike] = None,
                               db_groups: Optional[ArrayLike] = None
                               ) -> torch.Tensor:
-    """Index of each query's nearest database embedding.
+    """(Q,) int64 index of each (Q, E) ``query``'s nearest (M, E)
+    ``database`` embedding (ties: the lowest index).
 
     Args:
-        query: (Q, E) embeddings.
-        database: (M, E) embeddings.
-        metric: ``'cosine'`` (largest cosine similarity; the embeddings need
-            not be normalised) or ``'euclidean'`` (smallest L2 distance).
-        chunk_size: Queries handled at once (bounds memory to
-            ``chunk_size * M`` similarities).
-        query_groups, db_groups: Optional (Q,) and (M,) integer labels
-            (e.g. object ids): a query is only matched within its group.
-
-    Returns:
-        (Q,) int64 indices into ``database``; ties go to the lowest index.
-
-    Raises:
-        ValueError: bad shapes, or a query group absent from the database.
+        metric: ``'cosine'`` (need not be normalised) or ``'euclidean'``.
+        chunk_size: Queries scored at once (``chunk_size * M`` scores).
+        query_groups, db_groups: Optional (Q,) and (M,) labels (e.g. object
+            ids): a query is only matched within its group.
     """
     q, db = _as_float(query), _as_float(database)
     db = db.to(q.device)
@@ -107,21 +92,10 @@ def nearest_neighbour_rotation_error(
         query_groups: Optional[ArrayLike] = None,
         db_groups: Optional[ArrayLike] = None
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Rotation difference between each query and its embedding neighbour.
-
-    Args:
-        query_emb: (Q, E) query embeddings.
-        db_emb: (M, E) database embeddings.
-        query_R: (Q, 3, 3) ground-truth rotations of the queries.
-        db_R: (M, 3, 3) ground-truth rotations of the database frames.
-        metric: See :func:`nearest_neighbour_indices`.
-        query_groups, db_groups: Match only within a group (pass the object
-            ids: rotations of different objects do not compare).
-
-    Returns:
-        ``(errors, indices)``: (Q,) float64 angles in degrees between
-        ``query_R[i]`` and ``db_R[indices[i]]``, and the (Q,) neighbours.
-    """
+    """``(errors, indices)``: each query's embedding neighbour (see
+    :func:`nearest_neighbour_indices`) and the (Q,) float64 angle in degrees
+    between ``query_R[i]`` (Q, 3, 3) and ``db_R[indices[i]]`` (M, 3, 3).
+    Group by object id: rotations of different objects do not compare."""
     query_R, db_R = _as_float(query_R, torch.float64), _as_float(
         db_R, torch.float64)
     if len(query_R) != len(query_emb) or len(db_R) != len(db_emb):
@@ -140,11 +114,8 @@ def random_pick_rotation_error(query_R: ArrayLike, db_R: ArrayLike,
                                query_groups: Optional[ArrayLike] = None,
                                db_groups: Optional[ArrayLike] = None
                                ) -> torch.Tensor:
-    """Chance level: rotation difference to a uniformly drawn database frame
-    (of the query's group when groups are given).
-
-    Returns:
-        (Q,) float64 angles in degrees; deterministic for a given ``seed``.
+    """Chance level: (Q,) float64 degrees to a database frame drawn
+    uniformly (from the query's group if given), deterministic per ``seed``.
     """
     query_R, db_R = _as_float(query_R, torch.float64), _as_float(
         db_R, torch.float64)
@@ -168,21 +139,13 @@ def random_pick_rotation_error(query_R: ArrayLike, db_R: ArrayLike,
 def camera_viewpoint(R: ArrayLike, t: ArrayLike,
                      up_axis: Optional[int] = 2
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where the camera sits in the object frame: azimuth, elevation, range.
+    """``(azimuth_deg, elevation_deg, distance_mm)``, each (B,) float64,
+    of the camera centre ``c = -R^T t`` in the model frame of poses
+    ``R`` (B, 3, 3), ``t`` (B, 3) mm.
 
-    The camera centre in model coordinates is ``c = -R^T t``; azimuth is the
-    angle of ``c`` around the model's ``up_axis`` (degrees in (-180, 180],
-    measured from the next axis in x, y, z order), elevation the angle above
-    the plane orthogonal to it (degrees in [-90, 90]).
-
-    Args:
-        R: (B, 3, 3) rotations, model to camera.
-        t: (B, 3) translations (mm).
-        up_axis: Model axis taken as "up" (2 = z, LINEMOD's models stand on
-            their z axis).
-
-    Returns:
-        ``(azimuth_deg, elevation_deg, distance_mm)``, each (B,) float64.
+    Azimuth is around the model's ``up_axis`` (2: z, on which LINEMOD's
+    models stand), in (-180, 180] from the next axis in x, y, z order;
+    elevation is above the plane orthogonal to it, in [-90, 90].
     """
     R = np.asarray(R, dtype=np.float64).reshape(-1, 3, 3)
     t = np.asarray(t, dtype=np.float64).reshape(-1, 3)
@@ -199,21 +162,13 @@ def transfer_pose(src_R: torch.Tensor, src_t: torch.Tensor,
                   src_crop_K: torch.Tensor, dst_crop_K: torch.Tensor,
                   out_size: Tuple[int, int]) -> Tuple[torch.Tensor,
                                                       torch.Tensor]:
-    """The pose a retrieved (source) frame implies for a query crop.
-
-    Template matching in the pose head's own terms: the query gets the
-    source's SITE values (object offset in the crop, scale-normalised depth)
-    and its allocentric rotation (relative to the ray through the crop
-    centre), decoded with the query's crop camera. A pose transferred to
-    its own crop comes back unchanged.
+    """``(R, t)`` (mm) a source pose ``src_R`` (..., 3, 3), ``src_t``
+    (..., 3) implies for a query crop: the source's SITE values and
+    allocentric rotation, decoded with the query's crop camera.
 
     Args:
-        src_R, src_t: (..., 3, 3) and (..., 3) source poses (mm).
-        src_crop_K, dst_crop_K: (..., 3, 3) camera matrices of both inputs.
+        src_crop_K, dst_crop_K: (..., 3, 3) crop cameras of both inputs.
         out_size: ``(H, W)`` of the network input.
-
-    Returns:
-        ``(R, t)`` of the query, camera frame, mm.
     """
     site = site_encode(src_t, src_crop_K, out_size)
     t = site_decode(site, dst_crop_K, out_size)

@@ -1,16 +1,8 @@
-"""Scoring collected pose results: per-object accuracies and the metric keys.
+"""Per-object scores of collected pose results, and the metric's keys.
 
-The pure step between :class:`~posessl.evaluation.ADDMetric`'s collection
-and its report. Each object's predictions are scored with the error
-functions of :mod:`posessl.evaluation.functional` (ADD, or ADD-S for a
-symmetric object); :func:`metric_values` then turns the per-object scores
-into the metric's three families of keys: the means over objects of the
-accuracies, the error statistics over every valid prediction of those
-objects, and the per-object accuracies (``<name>/ADD_0.1d``, ...).
-
-A collected result is a dict with ``obj_id`` (int) and float64 arrays
-``pred_R`` (3, 3), ``pred_t`` (3,), ``gt_R``, ``gt_t`` and ``cam_K``
-(3, 3), as ``ADDMetric.process`` keeps it.
+A collected result (as ``ADDMetric.process`` keeps it) is a dict with
+``obj_id`` and float64 arrays ``pred_R``, ``gt_R``, ``cam_K`` (3, 3) and
+``pred_t``, ``gt_t`` (3,) in mm.
 """
 import math
 from dataclasses import dataclass
@@ -38,19 +30,8 @@ _POSE_KEYS = ('pred_R', 'pred_t', 'gt_R', 'gt_t', 'cam_K')
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    """What is measured, and where a pose counts as correct.
-
-    Attributes:
-        thresholds: Fractions of the diameter for ADD(-S) accuracy.
-        auc_max: Largest threshold (fraction of the diameter) of the AUC.
-        auc_steps: None for the exact area, else the number of thresholds
-            (see :func:`posessl.evaluation.functional.accuracy_auc`).
-        proj2d_px: Proj2D threshold in pixels.
-        cm_deg: ``(mm, degrees)`` of the translation/rotation criterion.
-        ortho_tol: Largest ``|R^T R - I|`` entry of a valid rotation.
-        error_split: Also score the rotation and the translation alone at
-            the largest threshold, and the median depth error.
-    """
+    """Thresholds and options of the scores (see ``ADDMetric``'s arguments
+    of the same names)."""
 
     thresholds: Tuple[float, ...] = (0.02, 0.05, 0.1)
     auc_max: float = 0.1
@@ -74,25 +55,11 @@ class ScoreSettings:
 
 @dataclass
 class ObjectScores:
-    """One object's errors and accuracies (percentages).
-
-    Attributes:
-        name: The object's name.
-        symmetric: Scored with ADD-S.
-        n: Number of predictions.
-        invalid: Predictions that are not a valid pose.
-        acc: ADD(-S) accuracy at each of the settings' thresholds.
-        auc: ADD(-S) AUC.
-        proj: Proj2D accuracy.
-        cmdeg: cm/deg accuracy.
-        add, rot, trans: (n,) float64 CPU errors (mm, degrees, mm); inf
-            for an invalid prediction.
-        valid: (n,) bool CPU, the finite ADD(-S) errors.
-        R_only, t_only: With the error split: ADD(-S) accuracy at the
-            largest threshold of the predicted rotation with the GT
-            translation, and of the GT rotation with the predicted one.
-        depth: With the error split: (n,) CPU ``|t_z - t_z*|``, mm.
-    """
+    """One object's scores: accuracies in percent (``acc`` per threshold;
+    ``R_only`` / ``t_only``: at the largest threshold with the GT translation
+    / rotation, only with ``error_split``); (n,) float64 CPU errors ``add``,
+    ``trans``, ``depth`` (mm, inf if invalid) and ``rot`` (degrees);
+    ``valid``: the finite ``add``."""
 
     name: str
     symmetric: bool
@@ -114,16 +81,8 @@ class ObjectScores:
 def score_object(results: Sequence[Mapping], points: np.ndarray,
                  diameter: float, symmetric: bool, settings: ScoreSettings,
                  device: torch.device, name: str = '') -> ObjectScores:
-    """Errors and accuracies of one object's collected results.
-
-    Args:
-        results: The object's results (see the module docstring).
-        points: (N, 3) model points, mm.
-        diameter: mm.
-        symmetric: Score with ADD-S instead of ADD.
-        settings: Thresholds and options.
-        device: Where to compute.
-        name: The object's name, kept in the scores.
+    """Scores of one object's results (ADD-S if ``symmetric``) with its
+    (N, 3) model ``points`` and ``diameter`` (mm), computed on ``device``.
     """
     stack = {k: torch.as_tensor(np.stack([r[k] for r in results]),
                                 device=device)
@@ -166,12 +125,8 @@ def score_object(results: Sequence[Mapping], points: np.ndarray,
 def score_results(results: Sequence[Mapping], table: ObjectTable,
                   settings: ScoreSettings, device: torch.device
                   ) -> Dict[int, ObjectScores]:
-    """Scores of every object of ``results``, in ``table``'s row order.
-
-    Raises:
-        KeyError: an object of ``results`` is not in ``table`` (the caller
-            checks first, to say where the table came from).
-    """
+    """Scores of every object of ``results``, in ``table``'s row order
+    (KeyError for an object not in ``table``)."""
     present = {int(r['obj_id']) for r in results}
     for obj_id in present:
         table.row(obj_id)
@@ -187,17 +142,9 @@ def score_results(results: Sequence[Mapping], table: ObjectTable,
 
 def mean_obj_ids(order: Sequence[int],
                  exclude: Union[str, Sequence[int]] = 'auto') -> List[int]:
-    """The objects the means are taken over.
-
-    Args:
-        order: The evaluated objects.
-        exclude: Objects to leave out; ``'auto'``: bowl and cup when they
-            are among 15 evaluated objects (the classic 13-object mean).
-
-    Returns:
-        ``order`` without the excluded objects (all of it when nothing
-        would be left).
-    """
+    """``order`` without ``exclude`` (all of it if nothing would be left);
+    ``'auto'`` excludes bowl and cup where all 15 LINEMOD objects are
+    evaluated (the classic 13-object mean)."""
     if isinstance(exclude, str):
         drop = (set(BOWL_CUP) if set(BOWL_CUP) <= set(order)
                 and len(order) == 15 else set())
@@ -239,14 +186,8 @@ def depth_median(scores: Sequence[ObjectScores]) -> float:
 def metric_values(scores: Mapping[int, ObjectScores],
                   mean_ids: Sequence[int], settings: ScoreSettings,
                   num_samples: int) -> Dict[str, float]:
-    """The metric's keys (without prefix), in the order they are logged.
-
-    Args:
-        scores: Per-object scores, in table order.
-        mean_ids: The objects of the means (:func:`mean_obj_ids`).
-        settings: The settings the scores were computed with.
-        num_samples: Number of collected results.
-    """
+    """The metric's keys without prefix, in logging order: means over
+    ``mean_ids``, error statistics, counts, then per-object accuracies."""
     means = [scores[o] for o in mean_ids]
     proj_name = f'Proj2D_{settings.proj2d_px:g}px'
     out: Dict[str, float] = {}

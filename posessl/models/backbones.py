@@ -1,6 +1,6 @@
-"""torchvision ResNet and VGG backbones that return pooled features.
+"""torchvision ResNet and VGG backbones returning pooled (N, C) features.
 
-Swap one for another with one config line::
+Swap one for another with one config line (C in the comment)::
 
     backbone=dict(type='TorchvisionResNet', depth=18)        # 512
     backbone=dict(type='TorchvisionResNet', depth=34)        # 512
@@ -8,17 +8,14 @@ Swap one for another with one config line::
     backbone=dict(type='TorchvisionVGG', depth=11, with_bn=True)   # 512
     backbone=dict(type='TorchvisionVGG', depth=16, with_bn=True)   # 512
 
-Submodules keep torchvision's names (``conv1``, ``layer1``, ``features``), so
-a torchvision state dict loads as it is, and a posessl checkpoint with its
-``backbone.`` prefix stripped::
+Submodules keep torchvision's names, so a torchvision state dict loads as
+it is (and a posessl checkpoint with ``prefix='backbone.'``)::
 
     init_cfg=dict(type='Pretrained', checkpoint='/path/resnet18.pth')
-    init_cfg=dict(type='Pretrained', checkpoint='ssl.pth', prefix='backbone.')
 
-Nothing is ever downloaded: ``weights`` must stay ``None`` and a URL in
-``init_cfg`` fails with posessl's ``CheckpointError``.
+Nothing is downloaded: ``weights`` must stay ``None``.
 """
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -30,36 +27,31 @@ from posessl.registry import MODELS
 
 __all__ = ['TorchvisionResNet', 'TorchvisionVGG']
 
-BackboneOutput = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
-
-
-def _refuse_weights(weights: Any, name: str) -> None:
-    if weights is not None:
-        raise ValueError(
-            f'{name}(weights={weights!r}) would download weights; posessl '
-            'never downloads at run time. Leave weights=None and give a local '
-            "file: init_cfg=dict(type='Pretrained', "
-            "checkpoint='/path/to/torchvision_state_dict.pth').")
-
 
 class _TorchvisionBackbone(BaseModule):
-    """Shared freezing, ``norm_eval`` and pooling of the torchvision nets.
+    """Freezing, ``norm_eval`` and pooling of the torchvision nets.
 
-    Subclasses set ``self.out_channels`` and implement :meth:`stages` (the
-    modules frozen by ``frozen_stages``, in order) and :meth:`feature_map`.
+    Args:
+        weights: Must be ``None`` (give a local file through ``init_cfg``).
+        frozen_stages: Stages kept frozen (see the subclass).
+        norm_eval: Keep every BatchNorm in eval mode while training.
+        init_cfg: MMEngine init config, e.g. ``Pretrained``.
     """
 
     out_channels: int
 
-    def __init__(self,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 out_feature_map: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+    def __init__(self, weights: Any, frozen_stages: int, norm_eval: bool,
+                 init_cfg: Optional[Union[dict, List[dict]]]) -> None:
         super().__init__(init_cfg)
+        if weights is not None:
+            raise ValueError(
+                f'{type(self).__name__}(weights={weights!r}) would download '
+                'weights; posessl never downloads at run time. Leave '
+                "weights=None and give a local file: init_cfg=dict(type="
+                "'Pretrained', checkpoint='/path/to/torchvision_state_dict"
+                ".pth').")
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.out_feature_map = out_feature_map
         self.pool = nn.AdaptiveAvgPool2d(1)
 
     def stages(self) -> List[nn.Module]:
@@ -74,20 +66,20 @@ class _TorchvisionBackbone(BaseModule):
         """The last feature map (N, C, h, w)."""
         raise NotImplementedError
 
-    def _check_frozen_stages(self, largest: int) -> None:
-        if not -1 <= self.frozen_stages <= largest:
+    def _freeze_stages(self, largest: Optional[int] = None) -> None:
+        """Freeze the first :meth:`num_frozen` stages (checking
+        ``frozen_stages <= largest`` first where given)."""
+        if largest is not None and not -1 <= self.frozen_stages <= largest:
             raise ValueError(f'{type(self).__name__}: frozen_stages must be '
                              f'in [-1, {largest}], got {self.frozen_stages}')
-
-    def _freeze_stages(self) -> None:
         for stage in self.stages()[:self.num_frozen()]:
             stage.eval()
             for param in stage.parameters():
                 param.requires_grad = False
 
     def train(self, mode: bool = True) -> '_TorchvisionBackbone':
-        """Set the mode, keeping frozen stages (and BN with ``norm_eval``)
-        in eval mode so their running statistics never change."""
+        """Set the mode; frozen stages (and BN with ``norm_eval``) stay in
+        eval mode so their running statistics never change."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -96,14 +88,9 @@ class _TorchvisionBackbone(BaseModule):
                     module.eval()
         return self
 
-    def forward(self, x: torch.Tensor) -> BackboneOutput:
-        """Pooled features (N, C); ``(pooled, feature_map)`` with
-        ``out_feature_map=True``."""
-        fmap = self.feature_map(x)
-        pooled = self.pool(fmap).flatten(1)
-        if self.out_feature_map:
-            return pooled, fmap
-        return pooled
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features (N, C)."""
+        return self.pool(self.feature_map(x)).flatten(1)
 
 
 @MODELS.register_module()
@@ -112,12 +99,9 @@ class TorchvisionResNet(_TorchvisionBackbone):
 
     Args:
         depth: 18, 34 or 50.
-        weights: must be ``None`` (use ``init_cfg`` with a local file).
         frozen_stages: -1 freezes nothing, 0 the stem (``conv1``, ``bn1``),
             ``k`` the stem and ``layer1`` .. ``layer{k}``.
-        norm_eval: keep every BatchNorm in eval mode while training.
-        out_feature_map: also return the last feature map.
-        init_cfg: MMEngine init config, e.g. ``Pretrained``.
+        weights, norm_eval, init_cfg: See :class:`_TorchvisionBackbone`.
     """
 
     arch = {
@@ -131,13 +115,11 @@ class TorchvisionResNet(_TorchvisionBackbone):
                  weights: Any = None,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
-                 out_feature_map: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(frozen_stages, norm_eval, out_feature_map, init_cfg)
+        super().__init__(weights, frozen_stages, norm_eval, init_cfg)
         if depth not in self.arch:
             raise ValueError(f'TorchvisionResNet: depth must be one of '
                              f'{sorted(self.arch)}, got {depth}')
-        _refuse_weights(weights, 'TorchvisionResNet')
         builder, self.out_channels = self.arch[depth]
         net = builder(weights=None)
         self.depth = depth
@@ -145,8 +127,7 @@ class TorchvisionResNet(_TorchvisionBackbone):
         self.maxpool = net.maxpool
         self.layer1, self.layer2 = net.layer1, net.layer2
         self.layer3, self.layer4 = net.layer3, net.layer4
-        self._check_frozen_stages(4)
-        self._freeze_stages()
+        self._freeze_stages(largest=4)
 
     def num_frozen(self) -> int:
         """The stem counts as stage 0."""
@@ -154,10 +135,8 @@ class TorchvisionResNet(_TorchvisionBackbone):
 
     def stages(self) -> List[nn.Module]:
         """Stem, then ``layer1`` .. ``layer4``."""
-        return [
-            nn.ModuleList([self.conv1, self.bn1]), self.layer1, self.layer2,
-            self.layer3, self.layer4
-        ]
+        return [nn.ModuleList([self.conv1, self.bn1]), self.layer1,
+                self.layer2, self.layer3, self.layer4]
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """``layer4`` output, stride 32."""
@@ -171,13 +150,10 @@ class TorchvisionVGG(_TorchvisionBackbone):
 
     Args:
         depth: 11, 13, 16 or 19.
-        with_bn: the ``_bn`` variant (BatchNorm after every convolution).
-        weights: must be ``None`` (use ``init_cfg`` with a local file).
+        with_bn: The ``_bn`` variant (BatchNorm after every convolution).
         frozen_stages: -1 or 0 freeze nothing, ``k`` the first ``k`` of the
             five convolution blocks (each ends with its max-pool).
-        norm_eval: keep every BatchNorm in eval mode while training.
-        out_feature_map: also return the last feature map.
-        init_cfg: MMEngine init config, e.g. ``Pretrained``.
+        weights, norm_eval, init_cfg: See :class:`_TorchvisionBackbone`.
     """
 
     out_channels = 512
@@ -188,19 +164,16 @@ class TorchvisionVGG(_TorchvisionBackbone):
                  weights: Any = None,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
-                 out_feature_map: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(frozen_stages, norm_eval, out_feature_map, init_cfg)
+        super().__init__(weights, frozen_stages, norm_eval, init_cfg)
         if depth not in (11, 13, 16, 19):
             raise ValueError('TorchvisionVGG: depth must be one of '
                              f'[11, 13, 16, 19], got {depth}')
-        _refuse_weights(weights, 'TorchvisionVGG')
         name = f'vgg{depth}_bn' if with_bn else f'vgg{depth}'
         self.depth, self.with_bn = depth, with_bn
         net = getattr(torchvision.models, name)(weights=None)
         self.features = net.features
-        self._check_frozen_stages(5)
-        self._freeze_stages()
+        self._freeze_stages(largest=5)
 
     def stages(self) -> List[nn.Module]:
         """The five blocks of ``features``, each ending with a max-pool."""

@@ -15,11 +15,10 @@ class ProjectionNeck(BaseModule):
     """Linear projection, or an MLP, from (N, C) features to (N, E).
 
     Args:
-        in_channels: backbone width ``C``; ``None`` lets the model fill it in
-            from its backbone.
-        out_channels: embedding size ``E`` (e.g. 64 or 128).
-        hidden_channels: ``None`` for a single linear layer, else the width
-            of ``Linear-BatchNorm-ReLU-Linear`` (SimCLR-style MLP).
+        in_channels: ``C``; the model fills it in from its backbone.
+        out_channels: ``E``.
+        hidden_channels: ``None`` for one linear layer, else the width of
+            ``Linear-BatchNorm-ReLU-Linear``.
         init_cfg: MMEngine init config.
     """
 

@@ -36,8 +36,8 @@ def test_backbone_swaps_with_one_config_line(backbone, width):
     with torch.no_grad():
         feats = model.extract_feat(x)
         rot, site = model(x, mode='tensor')
-        model.backbone.out_feature_map = True
-        pooled, fmap = model.backbone(x)
+        pooled = model.backbone(x)
+        fmap = model.backbone.feature_map(x)
     assert feats.shape == (2, width)
     assert rot.shape == (2, 6) and site.shape == (2, 3)
     # 64 px at stride 32: a 2 x 2 map whose mean is the pooled feature.

@@ -18,25 +18,16 @@ IMAGENET_MEAN_RGB = (124, 116, 104)
 
 @TRANSFORMS.register_module()
 class MaskBackground(BaseTransform):
-    """Overwrite every pixel outside the object mask of ``img``.
+    """Overwrite every pixel of ``img`` outside the object mask.
 
-    The mask is free wherever the crop comes from it, and the background
-    is where a crop network finds shortcuts that do not transfer: the
-    surroundings of neighbouring frames look alike whatever the object
-    does, and a test scene need not share the training one. Run it after
-    :class:`MaskCenteredCrop` (which crops the mask with the image) and
-    before :class:`PhotometricAug`.
-
-    Fills:
-
-    * ``'constant'``: ``value`` everywhere (default ImageNet's mean colour,
-      zero after normalisation).
-    * ``'noise'``: independent uniform noise in [0, 255] per pixel.
-    * ``'random_colour'``: one uniform random colour per image.
+    Run it after :class:`MaskCenteredCrop` and before
+    :class:`PhotometricAug`.
 
     Args:
-        fill: ``'constant'``, ``'noise'`` or ``'random_colour'``.
-        value: RGB of the ``'constant'`` fill.
+        fill: ``'constant'`` (``value``), ``'noise'`` (uniform noise per
+            pixel) or ``'random_colour'`` (one uniform colour per image).
+        value: RGB of the ``'constant'`` fill (default: ImageNet's mean,
+            zero after normalisation).
     """
 
     def __init__(self, fill: str = 'constant',
@@ -65,15 +56,14 @@ class MaskBackground(BaseTransform):
                             f'{mask.shape} does not match the image '
                             f'{img.shape[:2]}')
         background = ~mask.astype(bool)
-        img = img.copy()
         if self.fill == 'constant':
-            img[background] = self.value
-        elif self.fill == 'random_colour':
-            img[background] = np.random.randint(0, 256, 3, dtype=np.uint8)
+            colour = self.value
         else:
-            img[background] = np.random.randint(
-                0, 256, (int(background.sum()), 3), dtype=np.uint8)
-        results['img'] = img
+            shape = 3 if self.fill == 'random_colour' else (
+                int(background.sum()), 3)
+            colour = np.random.randint(0, 256, shape, dtype=np.uint8)
+        results['img'] = img.copy()
+        results['img'][background] = colour
         return results
 
     def __repr__(self) -> str:

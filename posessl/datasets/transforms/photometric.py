@@ -30,6 +30,7 @@ def _factor_range(name: str, value: Range) -> Tuple[float, float]:
 
 def _pair(name: str, value: Sequence[float],
           symmetric: bool = False) -> Tuple[float, float]:
+    """``(lo, hi)`` with ``lo <= hi``; ``x`` -> ``(-x, x)`` if symmetric."""
     if symmetric and isinstance(value, (int, float)):
         value = (-float(value), float(value))
     lo, hi = (float(v) for v in value)
@@ -39,24 +40,20 @@ def _pair(name: str, value: Sequence[float],
     return lo, hi
 
 
-def _grey(img: np.ndarray) -> np.ndarray:
-    return img @ _LUMA
-
-
 @TRANSFORMS.register_module()
 class PhotometricAug(BaseTransform):
     """Random colour jitter, Gaussian noise and Gaussian blur of ``img``.
 
-    With probability ``color_prob`` the image gets, in this order:
+    With probability ``color_prob``, in this order:
     brightness ``img * b``; contrast ``m + c (img - m)`` with ``m`` the
     mean grey level; saturation ``g + s (img - g)`` with ``g`` each pixel's
     grey level; hue, a rotation of the HSV hue by ``h`` turns. The factors
     are uniform in their ranges (``x`` means ``(1 - x, 1 + x)`` for the
     factors and ``(-x, x)`` for the hue) and values are clipped to
     [0, 255] after each step. Then, with probability ``noise_prob``,
-    Gaussian noise of standard deviation uniform in ``noise_std`` (grey
-    levels) and, with probability ``blur_prob``, a Gaussian blur of sigma
-    uniform in ``blur_sigma`` (px). Geometry is untouched.
+    Gaussian noise (std uniform in ``noise_std``, grey levels) and, with
+    probability ``blur_prob``, a Gaussian blur (sigma uniform in
+    ``blur_sigma``, px).
 
     Args:
         color_prob: Probability of the colour jitter.
@@ -101,9 +98,9 @@ class PhotometricAug(BaseTransform):
     def _colour(img: np.ndarray, b: float, c: float, s: float,
                 h: float) -> np.ndarray:
         img = np.clip(img * b, 0, 255)
-        mean = float(_grey(img).mean())
+        mean = float((img @ _LUMA).mean())
         img = np.clip(mean + c * (img - mean), 0, 255)
-        grey = _grey(img)[..., None]
+        grey = (img @ _LUMA)[..., None]
         img = np.clip(grey + s * (img - grey), 0, 255)
         if h != 0:
             hsv = cv2.cvtColor(img / 255.0, cv2.COLOR_RGB2HSV)
