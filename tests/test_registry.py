@@ -67,12 +67,6 @@ MINIMAL = {
             type='ProjectionNeck', in_channels=512),
         'SilhouetteDepthRefiner': lambda root: dict(
             type='SilhouetteDepthRefiner', models_dir=str(root / 'models')),
-        'SemiSupervisedPoseRegressor': lambda root: dict(
-            type='SemiSupervisedPoseRegressor',
-            backbone=dict(type='TorchvisionResNet', depth=18),
-            head=dict(type='PoseRegressionHead'),
-            neck=dict(type='ProjectionNeck'),
-            view_head=dict(type='CosineContrastiveHead')),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
     },
