@@ -45,7 +45,6 @@ MINIMAL = {
         'MaskBackground': lambda root: dict(type='MaskBackground'),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
-        'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
     },
     'MODELS': {
         'ContrastivePretrainer': lambda root: dict(
