@@ -89,14 +89,17 @@ DATASETS = {
             'pose_r18-scratch-kpt_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-pseudo':
             'configs/pose/pose_r18-ssl-ft-pseudo_1xb32-600it_realmesh-10pct.py',
+            # the relative-viewpoint loss while fine-tuning, a project
+            # (projects/view_finetune)
             'ssl-ft-view':
-            'configs/pose/pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py',
+            'projects/view_finetune/configs/'
+            'pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-sil':
             'configs/pose/pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py',
             'scratch-sil':
             'configs/pose/pose_r18-scratch-sil_1xb32-600it_realmesh-10pct.py',
             'ssl-ft-view-sil':
-            'configs/pose/'
+            'projects/view_finetune/configs/'
             'pose_r18-ssl-ft-view-sil_1xb32-600it_realmesh-10pct.py',
         },
         # every label at the configs' 600 iterations underfits (fit = test,
@@ -187,7 +190,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'ssl-ft-pseudo: ssl-ft trained again with the pseudo-labels its '
         'ssl-ft run (same fraction and seed, run first when missing) gives '
         'the unlabelled frames (tools/pseudo_label.py); ssl-ft-view: ssl-ft '
-        'with the relative-viewpoint loss kept on the unlabelled frames')
+        'with the relative-viewpoint loss kept on the unlabelled frames '
+        '(projects/view_finetune)')
     parser.add_argument(
         '--ssl-checkpoint',
         default=None,

@@ -45,7 +45,6 @@ MINIMAL = {
         'MaskBackground': lambda root: dict(type='MaskBackground'),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
-        'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
     },
     'MODELS': {
         'ContrastivePretrainer': lambda root: dict(
@@ -67,12 +66,6 @@ MINIMAL = {
             type='ProjectionNeck', in_channels=512),
         'SilhouetteDepthRefiner': lambda root: dict(
             type='SilhouetteDepthRefiner', models_dir=str(root / 'models')),
-        'SemiSupervisedPoseRegressor': lambda root: dict(
-            type='SemiSupervisedPoseRegressor',
-            backbone=dict(type='TorchvisionResNet', depth=18),
-            head=dict(type='PoseRegressionHead'),
-            neck=dict(type='ProjectionNeck'),
-            view_head=dict(type='CosineContrastiveHead')),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
     },

@@ -18,26 +18,23 @@ class TripletDataset:
     """Wrap a pose dataset so that it is indexed by frame triplets.
 
     ``dataset[(a, p, n)]`` runs the wrapped dataset's pipeline (ending in
-    ``PackPoseInputs``) on the three frames and returns ``{'inputs': uint8
-    tensor (3, 3, H, W)`` (anchor, positive, negative on dim 0),
-    ``'data_samples'``: the anchor's ``PoseDataSample`` with metainfo
-    ``positive_frame_distance`` and ``negative_frame_distance``
-    (``|im_id`` differences|)}. Use it with ``TripletSampler``, which
-    yields such triplets.
+    ``PackPoseInputs``) on the three frames and returns ``dict(inputs=uint8
+    (3, 3, H, W)`` (anchor, positive, negative), ``data_samples=`` the
+    anchor's ``PoseDataSample`` with metainfo ``positive_frame_distance``
+    and ``negative_frame_distance`` (``|im_id|`` differences)). Index it
+    with ``TripletSampler``'s :class:`Triplet` s.
 
-    When the pipeline drops a frame (an unreadable image, an empty mask),
-    it is replaced: a dropped positive or negative by another frame drawn
-    with the sampler's distance rule (:attr:`triplet_rule`, set by
-    ``TripletSampler``), a dropped anchor by a random anchor with new
-    partners; after ``max_refetch`` replacements it raises.
-
-    ``len``, ``metainfo``, ``get_data_info`` and ``full_init`` are the
-    wrapped dataset's.
+    A frame the pipeline drops (unreadable image, empty mask) is replaced:
+    a positive or negative by another frame drawn by the index's ``rule``
+    (a plain tuple: the default :class:`TripletRule`), an anchor by a
+    random anchor with new partners; after ``max_refetch`` replacements it
+    raises :class:`DataError`. ``len``, ``metainfo``, ``get_data_info`` and
+    ``full_init`` are the wrapped dataset's.
 
     Args:
-        dataset: The wrapped dataset or its config.
-        max_refetch: Most replacements for one item.
-        lazy_init: Defer the wrapped dataset's ``full_init``.
+        dataset: the wrapped dataset or its config.
+        max_refetch: most replacements for one item.
+        lazy_init: defer the wrapped dataset's ``full_init``.
     """
 
     def __init__(self,
@@ -48,7 +45,6 @@ class TripletDataset:
             dataset = DATASETS.build(dataset)
         self.dataset = dataset
         self.max_refetch = int(max_refetch)
-        self.triplet_rule = TripletRule()
         self._index: Optional[SequenceIndex] = None
         if not lazy_init:
             self.full_init()
@@ -78,8 +74,7 @@ class TripletDataset:
             self._index = SequenceIndex(self.dataset)
         return self._index
 
-    def _redraw(self, anchor: int, which: str) -> int:
-        rule = self.triplet_rule
+    def _redraw(self, anchor: int, which: str, rule: TripletRule) -> int:
         rng = np.random.default_rng(np.random.randint(2**31))
         if which == 'positive':
             lo, hi = rule.pos_range
@@ -96,6 +91,7 @@ class TripletDataset:
                 f'triplets, got {triplet!r}; use '
                 "sampler=dict(type='TripletSampler')")
         idx = [int(i) for i in triplet]
+        rule = getattr(triplet, 'rule', None) or TripletRule()
         results: list = [None, None, None]
         names = ('anchor', 'positive', 'negative')
         for _ in range(self.max_refetch + 1):
@@ -104,15 +100,15 @@ class TripletDataset:
                     results[k] = self._prepare(idx[k])
             if results[0] is None:
                 idx[0] = int(np.random.randint(len(self)))
-                idx[1] = self._redraw(idx[0], 'positive')
-                idx[2] = self._redraw(idx[0], 'negative')
+                idx[1] = self._redraw(idx[0], 'positive', rule)
+                idx[2] = self._redraw(idx[0], 'negative', rule)
                 results = [None, None, None]
                 continue
             missing = [k for k in (1, 2) if results[k] is None]
             if not missing:
                 return self._pack(idx, results)
             for k in missing:
-                idx[k] = self._redraw(idx[0], names[k])
+                idx[k] = self._redraw(idx[0], names[k], rule)
         paths = [self.get_data_info(i)['img_path'] for i in idx]
         raise DataError(f'{paths[0]}: no valid triplet after '
                         f'{self.max_refetch} replacements (last tried '
@@ -130,5 +126,5 @@ class TripletDataset:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(dataset={type(self.dataset).__name__}'
-                f', len={len(self)}, rule={self.triplet_rule})')
+                f', len={len(self)})')
 

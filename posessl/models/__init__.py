@@ -9,13 +9,13 @@ from .heads import CosineContrastiveHead, PoseRegressionHead
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
 from .refiners import SilhouetteDepthRefiner
-from .regressor import PoseRegressor, SemiSupervisedPoseRegressor
+from .regressor import PoseRegressor
 from .utils import infer_out_channels, pool_features
 
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
     'CosineContrastiveHead', 'PoseRegressionHead',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
-    'SemiSupervisedPoseRegressor', 'SilhouetteDepthRefiner',
+    'SilhouetteDepthRefiner',
     'pool_features', 'infer_out_channels'
 ]

@@ -1,6 +1,4 @@
-"""The pose models: backbone + a pose head (``PoseRegressionHead``);
-``SemiSupervisedPoseRegressor`` also keeps the relative-viewpoint loss on
-unlabelled frames while fine-tuning."""
+"""The pose model: a backbone and a pose head."""
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,9 +9,9 @@ from posessl.registry import MODELS
 from posessl.structures import ObjectTable
 
 from .pretrainer import build_data_preprocessor
-from .utils import build_on_backbone, pool_features, triplet_view_loss
+from .utils import build_on_backbone, pool_features
 
-__all__ = ['PoseRegressor', 'SemiSupervisedPoseRegressor']
+__all__ = ['PoseRegressor']
 
 
 @MODELS.register_module()
@@ -110,70 +108,3 @@ class PoseRegressor(BaseModel):
         if mode == 'tensor':
             return self.head(self.extract_feat(inputs))
         raise ValueError(f'mode must be loss, predict or tensor, got {mode!r}')
-
-
-@MODELS.register_module()
-class SemiSupervisedPoseRegressor(PoseRegressor):
-    """``PoseRegressor`` that keeps the relative-viewpoint loss on the
-    unlabelled training frames while it fine-tunes on the labelled ones.
-
-    Training batches are triplets (``TripletDataset`` with
-    ``TripletSampler(labelled_anchor_share=...)`` over the whole training
-    split, ``labelled_only=False``): (3B, C, H, W) anchors, positives,
-    negatives and one data sample per triplet, the anchor's. The backbone
-    runs once on the 3B images; the pose head's losses take the anchors'
-    features (masked means over ``has_pose``, so only labelled anchors
-    count) and the projection ``neck`` + contrastive ``view_head`` score
-    every triplet: ``loss_view`` (the head's ``loss_weight`` weighs it),
-    ``pos_sim``, ``neg_sim`` beside the pose losses. A batch of single images
-    (B images for B samples) gets the pose losses alone, and ``predict`` is
-    ``PoseRegressor``'s, so testing, inference and checkpoints of the pose
-    part are unchanged.
-
-    Start ``neck`` from the pretraining checkpoint with
-    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='neck.')``.
-
-    Args:
-        backbone, head, freeze_backbone, refiner, data_preprocessor,
-            init_cfg: as ``PoseRegressor``.
-        neck: projection config (``ProjectionNeck``; ``in_channels`` is
-            filled in).
-        view_head: contrastive head config (``CosineContrastiveHead``).
-    """
-
-    def __init__(self,
-                 backbone: dict,
-                 head: dict,
-                 neck: dict,
-                 view_head: dict,
-                 freeze_backbone: bool = False,
-                 refiner: Optional[dict] = None,
-                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, head, freeze_backbone=freeze_backbone,
-                         refiner=refiner,
-                         data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
-        self.neck = build_on_backbone(neck, self.backbone)
-        self.view_head = MODELS.build(view_head)
-
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence) -> Dict[str, torch.Tensor]:
-        """Pose losses of the labelled anchors plus ``loss_view`` of the
-        triplets; a batch of single images gets the pose losses only."""
-        batch = len(data_samples)
-        if inputs.shape[0] == batch:
-            return super().loss(inputs, data_samples)
-        if batch == 0 or inputs.shape[0] != 3 * batch:
-            raise ValueError(
-                f'SemiSupervisedPoseRegressor.loss needs single images or '
-                f'triplets: B or 3B images for B data samples, got '
-                f'{inputs.shape[0]} images for {batch} samples')
-        feats = self.extract_feat(inputs)
-        losses = self.head.loss(feats[:batch], data_samples,
-                                inputs.shape[-2:])
-        view = triplet_view_loss(self.neck, self.view_head, feats,
-                                 data_samples)
-        losses['loss_view'] = view.pop('loss')
-        losses.update(view)
-        return losses

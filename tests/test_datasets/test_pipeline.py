@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from posessl.datasets import TripletDataset
+from posessl.datasets import TripletDataset, TripletRule
+from posessl.datasets.samplers import Triplet
 from posessl.geometry import project_points
 from posessl.registry import DATASETS
 from posessl.structures.pose_data_sample import PoseDataSample
@@ -103,7 +104,10 @@ def test_triplet_batches_through_runner_dataloader(bop_root):
             assert sample.negative_frame_distance >= 10
             seen += 1
     assert seen == 48
-    assert loader.dataset.triplet_rule.neg_min_distance == 10
+    # the rule travels with the indices; the sampler leaves the dataset be
+    triplet = next(iter(loader.sampler))
+    assert triplet.rule.neg_min_distance == 10
+    assert not hasattr(loader.dataset, 'triplet_rule')
 
 
 def test_triplet_dataset_replaces_a_dropped_member(bop_root, tmp_path):
@@ -132,6 +136,12 @@ def test_triplet_dataset_replaces_a_dropped_member(bop_root, tmp_path):
         assert abs(match[0] - 6) == sample.positive_frame_distance
         used.add(match[0])
     assert len(used) > 1
+    # a dropped negative is redrawn by the index's rule (10-12 frames
+    # away), not by the default one (20 or more)
+    rule = TripletRule(neg_min_distance=10, neg_max_distance=12)
+    for _ in range(10):
+        sample = ds[Triplet(im[15], im[14], im[5], rule)]['data_samples']
+        assert 10 <= sample.negative_frame_distance <= 12
     with pytest.raises(TypeError, match='TripletSampler'):
         ds[3]
 

@@ -1,10 +1,12 @@
 """TripletSampler: distances, sequences, determinism and DDP ranks."""
+import pickle
 from collections import Counter
 from unittest import mock
 
 import numpy as np
 import pytest
 
+from posessl.datasets.samplers import Triplet
 from posessl.registry import DATA_SAMPLERS
 
 
@@ -168,60 +170,28 @@ def test_short_sequence_is_a_clear_error():
         _build(ds, pos_range=(0, 2))
 
 
-def _with_labels(dataset, every: int):
-    """Mark every ``every``-th index as labelled (``has_pose``)."""
-    for i, info in enumerate(dataset.infos):
-        info['has_pose'] = i % every == 0
-    return dataset
-
-
-def test_labelled_anchor_share_cycles_the_labelled_frames():
-    ds = _with_labels(FakeDataset(SEQUENCES), every=41)  # 205 frames
-    labelled = {i for i in range(len(ds)) if i % 41 == 0}  # 5 frames
-    where = _positions(ds)
-    sampler = _build(ds, seed=2, labelled_anchor_share=0.5)
+def test_triplets_carry_the_rule_and_leave_the_dataset_alone():
+    ds = FakeDataset(SEQUENCES)
+    before = dict(vars(ds))
+    sampler = _build(ds, seed=0, neg_min_distance=20, neg_max_distance=30)
     triplets = list(sampler)
-    assert len(triplets) == len(sampler) == len(ds)
-    anchors = Counter(a for a, _, _ in triplets)
-    # round(0.5 * 205) = 102 labelled draws over 5 frames: each 20 or 21
-    # times (each once before any repeats), plus at most once among the
-    # 103 others drawn without replacement from all 205 frames
-    for i in labelled:
-        assert 20 <= anchors[i] <= 22, (i, anchors[i])
-    assert sum(anchors[i] for i in labelled) >= 102
-    assert all(n == 1 for i, n in anchors.items() if i not in labelled)
-    assert sum(anchors.values()) == 205
-    # the labelled draws are spread through the epoch, not one block
-    first_half = sum(a in labelled for a, _, _ in triplets[:102])
-    assert 35 <= first_half <= 75
-    # partners follow the distance rule as always
-    for a, p, n in triplets:
-        (ka, pa), (kp, pp), (kn, pn) = where[a], where[p], where[n]
-        assert ka == kp == kn
-        assert 1 <= abs(pp - pa) <= 3 and abs(pn - pa) >= 20
-    # deterministic for (seed, epoch), and a new epoch draws anew
-    assert triplets == list(_build(ds, seed=2, labelled_anchor_share=0.5))
-    sampler.set_epoch(1)
-    assert list(sampler) != triplets
-    # share 1: every anchor is labelled
-    only = _build(ds, seed=2, labelled_anchor_share=1.0)
-    assert {a for a, _, _ in only} == labelled
-
-
-def test_labelled_anchor_share_errors():
-    ds = FakeDataset(SEQUENCES)  # no has_pose anywhere
-    with pytest.raises(ValueError, match='none of the 205 frames of '
-                       'FakeDataset has a pose label'):
-        _build(ds, labelled_anchor_share=0.5)
-    _with_labels(ds, every=10)
-    for share in (0.0, 1.5):
-        with pytest.raises(ValueError, match=r'must be in \(0, 1\]'):
-            _build(ds, labelled_anchor_share=share)
+    assert vars(ds).keys() == before.keys()  # nothing written into it
+    first = triplets[0]
+    assert isinstance(first, Triplet) and isinstance(first, tuple)
+    assert first.rule is sampler.rule
+    assert first == tuple(first) and len(first) == 3
+    a, p, n = first
+    assert all(type(v) is int for v in (a, p, n))
+    # pickled to the loader's workers with its rule
+    copy = pickle.loads(pickle.dumps(first))
+    assert copy == first and type(copy) is Triplet
+    assert (copy.rule.neg_min_distance, copy.rule.neg_max_distance) == (
+        20, 30)
 
 
 def test_infinite_sampler_streams_the_epochs_in_order():
-    ds = _with_labels(FakeDataset(SEQUENCES), every=7)
-    kw = dict(seed=4, labelled_anchor_share=0.5)
+    ds = FakeDataset(SEQUENCES)
+    kw = dict(seed=4, shuffle=True)
     stream = iter(_build(ds, infinite=True, **kw))
     expected = []
     for epoch in range(3):  # what restarting the loader each epoch gives

@@ -1,4 +1,4 @@
 """Data samplers."""
-from .triplet_sampler import TripletSampler
+from .triplet_sampler import Triplet, TripletSampler
 
-__all__ = ['TripletSampler']
+__all__ = ['Triplet', 'TripletSampler']

@@ -1,6 +1,6 @@
 """Sampler of (anchor, positive, negative) frame triplets."""
 import math
-from typing import Iterator, Optional, Sequence, Sized, Tuple
+from typing import Iterator, List, Optional, Sequence, Sized
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
@@ -9,53 +9,60 @@ from torch.utils.data import Sampler
 from posessl.datasets.sequences import SequenceIndex, TripletRule
 from posessl.registry import DATA_SAMPLERS
 
-__all__ = ['TripletSampler']
+__all__ = ['Triplet', 'TripletSampler']
+
+
+class Triplet(tuple):
+    """``(anchor, positive, negative)`` dataset indices and ``rule``, the
+    :class:`TripletRule` they were drawn by (a dataset redraws a partner
+    its pipeline drops by it)."""
+
+    rule: TripletRule
+
+    def __new__(cls, anchor: int, positive: int, negative: int,
+                rule: TripletRule) -> 'Triplet':
+        triplet = super().__new__(cls, (int(anchor), int(positive),
+                                        int(negative)))
+        triplet.rule = rule
+        return triplet
+
+    def __reduce__(self) -> tuple:
+        return Triplet, (*self, self.rule)
 
 
 @DATA_SAMPLERS.register_module()
 class TripletSampler(Sampler):
-    """Yield ``(anchor, positive, negative)`` dataset-index triplets.
+    """Yield :class:`Triplet` s of dataset indices.
 
-    Every sample is an anchor once per epoch (shuffled or in order). Its
-    positive lies ``pos_range`` positions away and its negative at least
-    ``neg_min_distance`` (at most ``neg_max_distance``) positions away, both
-    in the anchor's own sequence (same ``obj_id`` and ``scene_id``, frames
-    sorted by ``im_id``). The distance is uniform over the reachable ones,
-    the direction random, and a step past a sequence end is reflected
-    (``anchor - d`` instead of ``anchor + d``).
+    Every sample is an anchor once per epoch (shuffled or in order;
+    :meth:`draw_anchors`). Its positive lies ``pos_range`` positions away
+    and its negative at least ``neg_min_distance`` (at most
+    ``neg_max_distance``) positions away, both in the anchor's own sequence
+    (same ``obj_id`` and ``scene_id``, frames sorted by ``im_id``). The
+    distance is uniform over the reachable ones, the direction random, and
+    a step past a sequence end is reflected.
 
-    Follows MMEngine's ``DefaultSampler``: the seed is shared across ranks
-    (``sync_random_seed``), draws depend only on ``(seed, epoch)``
-    (:meth:`set_epoch`), and rank ``r`` of ``w`` takes triplets ``r, r + w,
-    ...`` of the epoch's list, padded to a multiple of ``w`` when
-    ``round_up``; ``len()`` is the number per rank.
+    As MMEngine's ``DefaultSampler``: the seed is shared across ranks, the
+    draws depend only on ``(seed, epoch)``, rank ``r`` of ``w`` takes
+    triplets ``r, r + w, ...`` (padded to a multiple of ``w`` when
+    ``round_up``); ``len()`` is the number per rank.
 
     Args:
-        dataset: The dataset (e.g. a :class:`TripletDataset`); needs
-            ``get_data_info(i)`` with ``obj_id``, ``scene_id``, ``im_id``.
-        shuffle: Shuffle the anchors each epoch.
-        seed: Random seed (``None``: a seed synchronised across ranks).
+        dataset: needs ``len`` and ``get_data_info(i)`` with ``obj_id``,
+            ``scene_id``, ``im_id`` (e.g. a :class:`TripletDataset`).
+        shuffle: shuffle the anchors each epoch.
+        seed: random seed (``None``: one synchronised across ranks).
         pos_range: ``(lo, hi)`` positive distance, inclusive.
-        neg_min_distance: Smallest negative distance.
-        neg_max_distance: Largest negative distance (``None``: no bound).
-        round_up: Pad so that every rank gets the same number.
-        labelled_anchor_share: ``None`` (default): every sample is an anchor
-            once per epoch. A share in (0, 1] (for semi-supervised
-            fine-tuning, ``SemiSupervisedPoseRegressor``): that share of the
-            epoch's anchors are labelled frames (``has_pose`` in the data
-            info; each once before any repeats, so a small labelled set is
-            cycled), the rest a random pick of all frames, shuffled together;
-            the epoch keeps ``len(dataset)`` anchors.
-        infinite: Yield epoch after epoch (0, 1, ... from :meth:`set_epoch`'s
-            one) without end, like MMEngine's ``InfiniteSampler``, for an
-            ``IterBasedTrainLoop``: the same triplets in the same order as
-            restarting the loader each epoch, without the loop's 2 s pause
-            and warning at every restart (and without a short last batch
-            per epoch: batches run on across epochs).
+        neg_min_distance: smallest negative distance.
+        neg_max_distance: largest negative distance (``None``: no bound).
+        round_up: pad so that every rank gets the same number.
+        infinite: yield epoch after epoch without end (as MMEngine's
+            ``InfiniteSampler``, for an ``IterBasedTrainLoop``): the same
+            triplets as restarting the loader each epoch, without its
+            pause.
 
     Raises:
-        ValueError: bad bounds, or a sequence too short for them (named);
-            a labelled share with no labelled frame.
+        ValueError: bad bounds, or a sequence too short for them (named).
     """
 
     def __init__(self,
@@ -66,7 +73,6 @@ class TripletSampler(Sampler):
                  neg_min_distance: int = 20,
                  neg_max_distance: Optional[int] = None,
                  round_up: bool = True,
-                 labelled_anchor_share: Optional[float] = None,
                  infinite: bool = False) -> None:
         rank, world_size = get_dist_info()
         self.rank = rank
@@ -81,12 +87,6 @@ class TripletSampler(Sampler):
                                 neg_max_distance)
         self.index = SequenceIndex(dataset)
         self.index.check(self.rule)
-        if hasattr(dataset, 'triplet_rule'):
-            # The dataset redraws a member whose pipeline drops it with the
-            # same bounds.
-            dataset.triplet_rule = self.rule
-        self.labelled_anchor_share = labelled_anchor_share
-        self.labelled = self._labelled_frames(dataset, labelled_anchor_share)
         n = len(self.index)
         if round_up:
             self.num_samples = math.ceil(n / world_size)
@@ -95,64 +95,37 @@ class TripletSampler(Sampler):
             self.num_samples = math.ceil((n - rank) / world_size)
             self.total_size = n
 
-    @staticmethod
-    def _labelled_frames(dataset: Sized,
-                         share: Optional[float]) -> Optional[np.ndarray]:
-        """Indices of the labelled frames when a labelled share is asked."""
-        if share is None:
-            return None
-        if not 0 < share <= 1:
-            raise ValueError('labelled_anchor_share must be in (0, 1], got '
-                             f'{share}')
-        labelled = np.flatnonzero([
-            bool(dataset.get_data_info(i).get('has_pose', False))
-            for i in range(len(dataset))
-        ])
-        if len(labelled) == 0:
-            raise ValueError(
-                f'labelled_anchor_share={share}, but none of the '
-                f'{len(dataset)} frames of {type(dataset).__name__} has a '
-                'pose label (has_pose); set the dataset\'s label_fraction '
-                'with labelled_only=False')
-        return labelled
-
-    def _anchors(self, rng: np.random.Generator) -> np.ndarray:
-        """The epoch's anchors (N,)."""
+    def draw_anchors(self, rng: np.random.Generator) -> np.ndarray:
+        """The epoch's anchors (N,) for all ranks: every sample once (a
+        subclass may choose others)."""
         n = len(self.index)
-        if self.labelled is None:
-            return rng.permutation(n) if self.shuffle else np.arange(n)
-        n_lab = int(round(self.labelled_anchor_share * n))
-        cycles = -(-n_lab // len(self.labelled))
-        labelled = np.concatenate(
-            [rng.permutation(self.labelled) for _ in range(cycles)])[:n_lab]
-        others = rng.permutation(n)[:n - n_lab]
-        return rng.permutation(np.concatenate([labelled, others]))
+        return rng.permutation(n) if self.shuffle else np.arange(n)
 
     def _triplets(self) -> np.ndarray:
         """The epoch's full (all ranks) list of triplets, (N, 3)."""
         rng = np.random.default_rng([self.seed % 2**32, self.epoch])
-        anchors = self._anchors(rng)
+        anchors = self.draw_anchors(rng)
         pos = self.index.draw(anchors, *self.rule.pos_range, rng)
         neg = self.index.draw(anchors, self.rule.neg_min_distance,
                               self.rule.neg_max_distance, rng)
         return np.stack([anchors, pos, neg], axis=1)
 
-    def _epoch_triplets(self) -> list:
+    def _epoch_triplets(self) -> List[Triplet]:
         """This rank's triplets of the current epoch."""
         triplets = self._triplets()
         if self.round_up and len(triplets):
             reps = self.total_size // len(triplets) + 1
             triplets = np.tile(triplets, (reps, 1))[:self.total_size]
         mine = triplets[self.rank:self.total_size:self.world_size]
-        return [tuple(int(v) for v in row) for row in mine]
+        return [Triplet(*row, self.rule) for row in mine.tolist()]
 
-    def __iter__(self) -> Iterator[Tuple[int, int, int]]:
-        """Iterate this rank's triplets (epoch after epoch if infinite)."""
+    def __iter__(self) -> Iterator[Triplet]:
+        """This rank's triplets (epoch after epoch if ``infinite``)."""
         if not self.infinite:
             return iter(self._epoch_triplets())
         return self._endless()
 
-    def _endless(self) -> Iterator[Tuple[int, int, int]]:
+    def _endless(self) -> Iterator[Triplet]:
         while True:
             yield from self._epoch_triplets()
             self.epoch += 1

@@ -3,12 +3,11 @@ from .background import MaskBackground
 from .crop import MaskCenteredCrop, box_center, mask_box, warp_crop
 from .formatting import PackPoseInputs
 from .loading import LoadImageAndMask, check_mask, read_mask, read_rgb
-from .occlusion import RandomOcclusion
 from .photometric import PhotometricAug
 
 __all__ = [
     'check_mask',
     'LoadImageAndMask', 'MaskCenteredCrop',
-    'MaskBackground', 'RandomOcclusion', 'PhotometricAug', 'PackPoseInputs',
+    'MaskBackground', 'PhotometricAug', 'PackPoseInputs',
     'box_center', 'mask_box', 'warp_crop', 'read_rgb', 'read_mask'
 ]

@@ -1,12 +1,11 @@
-"""Occlusion for training crops whose mask is the whole silhouette."""
+"""A piece of the crop's surroundings in front of the object."""
 from typing import Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from posessl.datasets import DataError
 from posessl.registry import TRANSFORMS
-
-from ..io import DataError
 
 __all__ = ['RandomOcclusion', 'occlude']
 
@@ -29,22 +28,18 @@ def occlude(img: np.ndarray, box: Tuple[int, int, int, int],
 
 @TRANSFORMS.register_module()
 class RandomOcclusion(BaseTransform):
-    """Put a rectangle of the crop's surroundings in front of the object.
+    """Put a band of the crop's surroundings in front of the object.
 
-    In a real scene other things stand in front of the object; its amodal
-    mask (the whole silhouette, BOP's ``mask``) still places the crop and
-    measures the depth, and the occluder shows inside it. Renders have no
-    occluders, so with probability ``prob`` this covers a share of the
-    object's box, uniform in ``cover``, with a rectangle that enters from a
-    random side and spans the box across, filled with the crop's own pixels
-    from a random offset of at least the box's size (clutter, another part
-    of the scene). The mask stays whole. Run it after
-    :class:`MaskCenteredCrop` and before :class:`MaskBackground`, which
-    then keeps the occluder (it lies inside the mask).
+    With probability ``prob``, a band that enters the object's box from a
+    random side and spans it across covers a share of the box (uniform in
+    ``cover``) with the crop's own pixels from a random offset of at least
+    the box's size. The amodal ``mask`` stays whole. Run it after
+    ``MaskCenteredCrop`` and before ``MaskBackground`` (the band lies inside
+    the mask, so the background fill keeps it).
 
     Args:
-        prob: Probability of an occluder.
-        cover: Range of the covered share of the box's width or height.
+        prob: probability of an occluder.
+        cover: range of the covered share of the box's width or height.
     """
 
     def __init__(self, prob: float = 0.5,
@@ -58,6 +53,7 @@ class RandomOcclusion(BaseTransform):
         self.cover = (lo, hi)
 
     def transform(self, results: dict) -> dict:
+        """``results['img']`` replaced by an occluded copy (``prob``)."""
         if np.random.uniform() >= self.prob:
             return results
         mask = results.get('mask')

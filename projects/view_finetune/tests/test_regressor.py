@@ -6,8 +6,8 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from posessl.models.losses import info_nce_loss
 from posessl.registry import MODELS
-
-from .conftest import crop_sample, dataset_meta
+from projects.view_finetune.view_finetune import SemiSupervisedPoseRegressor
+from tests.test_models.conftest import crop_sample, dataset_meta
 
 NECK = dict(type='ProjectionNeck', out_channels=32, hidden_channels=64)
 
@@ -21,6 +21,7 @@ def _model(weight: float = 0.5, neck: dict = NECK) -> torch.nn.Module:
              view_head=dict(type='CosineContrastiveHead', mode='infonce',
                             temperature=0.2, loss_weight=weight)))
     model.set_dataset_meta(dataset_meta())
+    assert isinstance(model, SemiSupervisedPoseRegressor)
     return model
 
 

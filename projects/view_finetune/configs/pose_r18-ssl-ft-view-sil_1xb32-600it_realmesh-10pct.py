@@ -1,7 +1,7 @@
 # The relative-viewpoint fine-tuned real-mesh model
 # (pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py) with its depth refined
-# at test time from the object's mask, as
-# pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py explains.
+# at test time from the object's mask, as the core's
+# configs/pose/pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py explains.
 _base_ = ['./pose_r18-ssl-ft-view_1xb32-600it_realmesh-10pct.py']
 model = dict(refiner=dict(type='SilhouetteDepthRefiner',
                           models_dir='data/realmesh_lmo/models'))

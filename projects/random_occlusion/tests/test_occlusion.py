@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from posessl.datasets.io import DataError
-from posessl.datasets.transforms import RandomOcclusion
-from posessl.datasets.transforms.occlusion import occlude
+from posessl.datasets import DataError
+from projects.random_occlusion.random_occlusion import RandomOcclusion, occlude
 
 
 def test_occlude_by_hand():

@@ -1,3 +1,0 @@
-# As ssl_r18_1xb128-10e_linemod.py with a ResNet34 backbone.
-_base_ = ['./ssl_r18_1xb128-10e_linemod.py']
-model = dict(backbone=dict(depth=34))

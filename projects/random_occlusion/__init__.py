@@ -1,0 +1,2 @@
+"""Random occlusion of the training renders: a posessl project (see
+README.md)."""

@@ -1,0 +1,2 @@
+"""The relative-viewpoint loss while fine-tuning: a posessl project (see
+README.md)."""
