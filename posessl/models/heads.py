@@ -225,6 +225,9 @@ class PoseRegressionHead(BasePoseHead):
         rot_repr: ``'6d'`` or ``'quat'``.
         decoder: the codec config (``SITECodec``).
         loss: the loss config (``PoseLoss``).
+
+    The defaults name their scope, so they build from another project's
+    scope too.
     """
 
     def __init__(self,
@@ -232,8 +235,8 @@ class PoseRegressionHead(BasePoseHead):
                  hidden_channels: int = 256,
                  rot_repr: str = '6d',
                  num_points: int = 300,
-                 decoder: dict = dict(type='SITECodec'),
-                 loss: dict = dict(type='PoseLoss'),
+                 decoder: dict = dict(type='posessl.SITECodec'),
+                 loss: dict = dict(type='posessl.PoseLoss'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if rot_repr not in ('6d', 'quat'):
             raise ValueError("PoseRegressionHead: rot_repr must be '6d' or "
