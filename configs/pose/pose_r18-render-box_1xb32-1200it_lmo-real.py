@@ -4,12 +4,14 @@
 # the object (no MaskBackground), and the depth is read against the crop
 # window, since there is no mask area to measure it by.
 _base_ = ['./pose_r18-render_1xb32-1200it_lmo-real.py']
-model = dict(head=dict(depth_ref='crop'))
+codec = dict(type='SITECodec', depth_ref='crop', depth_scale=120.0)
+model = dict(head=dict(decoder=codec))
 train_pipeline = [
     dict(type='LoadImageAndMask', cache_size=2400),
     dict(type='MaskCenteredCrop', mode='zoom', out_size=64, scale=1.4,
          center_jitter=0.05, scale_jitter=0.1),
     {{_base_.strong_jitter}},
+    dict(type='GeneratePoseTarget', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
