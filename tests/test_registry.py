@@ -46,6 +46,8 @@ MINIMAL = {
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
         'RandomOcclusion': lambda root: dict(type='RandomOcclusion'),
+        'GeneratePoseTarget': lambda root: dict(
+            type='GeneratePoseTarget', codec=dict(type='SITECodec')),
     },
     'MODELS': {
         'ContrastivePretrainer': lambda root: dict(
@@ -57,6 +59,7 @@ MINIMAL = {
             type='CosineContrastiveHead'),
         'PoseDataPreprocessor': lambda root: dict(
             type='PoseDataPreprocessor'),
+        'PoseLoss': lambda root: dict(type='PoseLoss'),
         'PoseRegressionHead': lambda root: dict(
             type='PoseRegressionHead', in_channels=512),
         'PoseRegressor': lambda root: dict(
@@ -75,6 +78,9 @@ MINIMAL = {
             view_head=dict(type='CosineContrastiveHead')),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
+    },
+    'CODECS': {
+        'SITECodec': lambda root: dict(type='SITECodec'),
     },
     'METRICS': {
         'ADDMetric': lambda root: dict(type='ADDMetric'),
