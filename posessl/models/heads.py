@@ -241,6 +241,9 @@ class PoseRegressionHead(BasePoseHead):
         if rot_repr not in ('6d', 'quat'):
             raise ValueError("PoseRegressionHead: rot_repr must be '6d' or "
                              f"'quat', got {rot_repr!r}")
+        if decoder is None or loss is None:
+            raise ValueError('PoseRegressionHead needs a decoder (SITECodec) '
+                             'and a loss (PoseLoss) config')
         super().__init__(in_channels, hidden_channels, num_points,
                          decoder=decoder, loss=loss, init_cfg=init_cfg)
         self.rot_repr = rot_repr
