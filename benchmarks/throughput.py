@@ -79,6 +79,8 @@ SCHEDULE_CONFIG = os.path.join(REPO_ROOT, 'configs', '_base_', 'schedules',
                                'pose_adamw_600it.py')
 RUNTIME_CONFIG = os.path.join(REPO_ROOT, 'configs', '_base_',
                               'default_runtime.py')
+#: The SITE codec of the pipeline's targets and the head's decoder.
+CODEC = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
 
 #: Timed settings: AMP, channels-last inputs, channels-last weights.
 VARIANTS = {
@@ -282,6 +284,10 @@ def crop_sample(index: int, size: int, obj_id: int):
     sample.gt_R = axis_angle_to_matrix(
         torch.as_tensor(rng.normal(size=3), dtype=torch.float32))
     sample.gt_t = t
+    from posessl.registry import CODECS
+    sample.gt_site = CODECS.build(CODEC).encode(
+        t, sample.crop_K.numpy(), (size, size), CAM_K,
+        float(sample.mask_area))['gt_site']
     return sample
 
 
@@ -307,7 +313,8 @@ def batch_tensors(model, batch: Batch, device: torch.device) -> dict:
     samples = batch['data_samples']
     head = model.head
     out = {k: stack_field(samples, k).to(device) for k in
-           ('crop_K', 'cam_K', 'mask_area', 'gt_R', 'gt_t', 'has_pose')}
+           ('crop_K', 'cam_K', 'mask_area', 'gt_R', 'gt_t', 'gt_site',
+            'has_pose')}
     out['crop_K'], out['cam_K'] = out['crop_K'].float(), out['cam_K'].float()
     rows = head.objects.rows(stack_field(samples, 'obj_id')).to(device)
     out.update(points=head.obj_points[rows],
@@ -326,7 +333,6 @@ def tensor_maths(head, feats: torch.Tensor, x: dict, out_size,
         ray_rotation,
         rot6d_to_matrix,
         site_decode,
-        site_encode,
     )
     from posessl.models.losses import geodesic_loss, point_matching_loss
     rot, site = head(feats)
@@ -334,12 +340,13 @@ def tensor_maths(head, feats: torch.Tensor, x: dict, out_size,
     R = ray_rotation(crop_center_ray(crop_K, out_size)) @ rot6d_to_matrix(
         rot.float())
     ref = None
-    if head.depth_ref == 'mask_area':
+    codec = head.decoder
+    if codec.depth_ref == 'mask_area':
         cam_K = x['cam_K']
         ref = x['mask_area'].sqrt() * torch.sqrt(
             crop_K[:, 0, 0] * crop_K[:, 1, 1] /
             (cam_K[:, 0, 0] * cam_K[:, 1, 1]))
-    t = site_decode(site.float(), crop_K, out_size, head.depth_scale, ref)
+    t = site_decode(site.float(), crop_K, out_size, codec.depth_scale, ref)
     if not train:
         return R, t
     w = x['has_pose'].float()
@@ -347,8 +354,8 @@ def tensor_maths(head, feats: torch.Tensor, x: dict, out_size,
                              symmetric=x['symmetric'])
     plain = w * ~x['symmetric']
     rot_l = (geodesic_loss(R, x['gt_R']) * plain).sum() / plain.sum()
-    target = site_encode(x['gt_t'], crop_K, out_size, head.depth_scale, ref)
-    site_l = ((site.float() - target).abs() * head.site_weights).sum(-1)
+    site_l = ((site.float() - x['gt_site']).abs() *
+              head.loss_module.site_weights).sum(-1)
     return ((pm * w).sum() + (site_l * w).sum()) / w.sum() + rot_l
 
 
@@ -356,6 +363,7 @@ def load_configs() -> Tuple[dict, dict, Any]:
     """The model and optimizer-wrapper configs, and the runtime config."""
     from mmengine.config import Config
     model_cfg = Config.fromfile(MODEL_CONFIG).model.to_dict()
+    model_cfg['head']['decoder'] = dict(CODEC)
     schedule = Config.fromfile(SCHEDULE_CONFIG)
     return model_cfg, schedule.optim_wrapper.to_dict(), schedule
 

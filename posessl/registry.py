@@ -19,6 +19,7 @@ from mmengine.registry import (
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -32,7 +33,7 @@ __all__ = [
     'METRICS', 'EVALUATOR', 'HOOKS', 'LOOPS', 'LOG_PROCESSORS',
     'MODEL_WRAPPERS', 'VISUALIZERS', 'VISBACKENDS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
-    'REGISTRY_LOCATIONS'
+    'CODECS', 'REGISTRY_LOCATIONS'
 ]
 
 #: Where each registry's components live; ``Registry.import_from_location``
@@ -42,6 +43,8 @@ REGISTRY_LOCATIONS = {
     'data sampler': ['posessl.datasets.samplers'],
     'transform': ['posessl.datasets.transforms'],
     'model': ['posessl.models'],
+    # target codecs (mmdet keeps its box coders in TASK_UTILS too)
+    'codec': ['posessl.codecs'],
     'weight initializer': ['posessl.models'],
     'metric': ['posessl.evaluation'],
     'evaluator': ['posessl.evaluation'],
@@ -88,3 +91,5 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS)
 LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS)
+#: Target codecs: the pipeline encodes with one, the head decodes with it.
+CODECS = _child('codec', MMENGINE_TASK_UTILS)

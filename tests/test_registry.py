@@ -45,6 +45,8 @@ MINIMAL = {
         'MaskBackground': lambda root: dict(type='MaskBackground'),
         'PackPoseInputs': lambda root: dict(type='PackPoseInputs'),
         'PhotometricAug': lambda root: dict(type='PhotometricAug'),
+        'GeneratePoseTarget': lambda root: dict(
+            type='GeneratePoseTarget', codec=dict(type='SITECodec')),
     },
     'MODELS': {
         'ContrastivePretrainer': lambda root: dict(
@@ -56,6 +58,7 @@ MINIMAL = {
             type='CosineContrastiveHead'),
         'PoseDataPreprocessor': lambda root: dict(
             type='PoseDataPreprocessor'),
+        'PoseLoss': lambda root: dict(type='PoseLoss'),
         'PoseRegressionHead': lambda root: dict(
             type='PoseRegressionHead', in_channels=512),
         'PoseRegressor': lambda root: dict(
@@ -68,6 +71,9 @@ MINIMAL = {
             type='SilhouetteDepthRefiner', models_dir=str(root / 'models')),
         'TorchvisionResNet': lambda root: dict(type='TorchvisionResNet'),
         'TorchvisionVGG': lambda root: dict(type='TorchvisionVGG'),
+    },
+    'CODECS': {
+        'SITECodec': lambda root: dict(type='SITECodec'),
     },
     'METRICS': {
         'ADDMetric': lambda root: dict(type='ADDMetric'),

@@ -20,7 +20,7 @@ pretrained = 'work_dirs/ssl_r18_1xb32-5e_realmesh/epoch_5.pth'
 # 4.7 mm (one seed; docs/results.md).
 model = dict(
     backbone=dict(init_cfg=dict(checkpoint=pretrained)),
-    head=dict(site_weights=(1.0, 1.0, 10.0)))
+    head=dict(loss=dict(site_weights=(1.0, 1.0, 10.0))))
 # The pretrained backbone learns at the head's rate here: with the
 # procedural set's tenth (lr_mult 0.1) it fitted its 60 labelled frames to
 # 81.7 % and scored 71.0 % on the test frames; at the full rate 100 % and

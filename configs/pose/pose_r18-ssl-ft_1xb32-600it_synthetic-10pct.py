@@ -11,7 +11,8 @@ pretrained = 'work_dirs/ssl_r18_1xb32-5e_synthetic/epoch_5.pth'
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    head=dict(decoder={{_base_.codec}}))
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 

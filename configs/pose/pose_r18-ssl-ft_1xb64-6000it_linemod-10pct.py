@@ -10,7 +10,8 @@ pretrained = 'work_dirs/ssl_r18_1xb128-10e_linemod/epoch_10.pth'
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    head=dict(decoder={{_base_.codec}}))
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 default_hooks = dict(

@@ -140,8 +140,8 @@ class PoseInferencer:
                                  f'{self.batch_size}')
         self.pipeline, self.needs_mask = self._pipeline(
             unwrap_dataset_cfg(loader.dataset).get('pipeline') or [])
-        head = getattr(self.model, 'head', None)
-        if getattr(head, 'depth_ref', None) == 'mask_area':
+        codec = getattr(getattr(self.model, 'head', None), 'decoder', None)
+        if getattr(codec, 'depth_ref', None) == 'mask_area':
             self.needs_mask = True
         collate = _plain(loader.get('collate_fn') or
                          dict(type='pseudo_collate'))

@@ -19,6 +19,7 @@ from .site import (
     DEFAULT_DEPTH_SCALE,
     crop_center_pixel,
     crop_center_ray,
+    mask_area_reference,
     site_decode,
     site_encode,
 )
@@ -28,5 +29,6 @@ __all__ = [
     'rot6d_to_matrix', 'matrix_to_rot6d', 'quaternion_to_matrix',
     'matrix_to_quaternion', 'axis_angle_to_matrix', 'matrix_to_axis_angle',
     'svd_orthonormalize', 'skew', 'ray_rotation', 'DEFAULT_DEPTH_SCALE',
-    'site_encode', 'site_decode', 'crop_center_pixel', 'crop_center_ray'
+    'site_encode', 'site_decode', 'crop_center_pixel', 'crop_center_ray',
+    'mask_area_reference'
 ]

@@ -29,11 +29,12 @@ at integer coordinates, as in the data contract):
 
 With ``ref_size`` given (a per-sample length in input pixels) it replaces
 ``sqrt(W H)`` in ``tz``: ``tz = t_z * ref_size / (sqrt(f'_x f'_y) *
-depth_scale)``. The pose head passes the square root of the object's mask
-area there (``depth_ref='mask_area'``): unlike the window of a zoom crop,
-which follows the box's longer side, the mask area of an elongated object
-changes little with the viewpoint, so ``tz`` stays close to a constant per
-object and the depth is read off the mask instead of being learnt per view.
+depth_scale)``. The SITE codec passes the square root of the object's mask
+area there (``depth_ref='mask_area'``, :func:`mask_area_reference`): unlike
+the window of a zoom crop, which follows the box's longer side, the mask
+area of an elongated object changes little with the viewpoint, so ``tz``
+stays close to a constant per object and the depth is read off the mask
+instead of being learnt per view.
 
 Decoding inverts each step exactly: ``t_z = tz * f' * depth_scale /
 sqrt(W H)`` (or ``/ ref_size``), ``o' = c' + (dx W, dy H)``,
@@ -45,7 +46,7 @@ import torch
 
 __all__ = [
     'DEFAULT_DEPTH_SCALE', 'site_encode', 'site_decode', 'crop_center_pixel',
-    'crop_center_ray'
+    'crop_center_ray', 'mask_area_reference'
 ]
 
 #: Default ``depth_scale`` (mm): a LINEMOD-sized object's crop window
@@ -85,6 +86,16 @@ def _reference(size: float, ref_size: Optional[torch.Tensor],
     if ref_size is None:
         return like.new_tensor(size)
     return ref_size.to(like.dtype)
+
+
+def mask_area_reference(mask_area: torch.Tensor, cam_K: torch.Tensor,
+                        crop_K: torch.Tensor) -> torch.Tensor:
+    """``ref_size`` (..., input pixels) of a mask: ``sqrt(mask_area)``
+    (source pixels) times the crop's zoom ``sqrt(f'_x f'_y / (f_x f_y))``
+    (``cam_K`` of the source image, ``crop_K`` of the input)."""
+    zoom = torch.sqrt(crop_K[..., 0, 0] * crop_K[..., 1, 1] /
+                      (cam_K[..., 0, 0] * cam_K[..., 1, 1]))
+    return torch.sqrt(mask_area) * zoom
 
 
 def site_encode(t: torch.Tensor,

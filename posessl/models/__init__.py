@@ -2,10 +2,10 @@
 
 Importing this package registers every component in posessl's MODELS.
 """
-from . import losses  # noqa: F401
 from .backbones import TorchvisionResNet, TorchvisionVGG
 from .data_preprocessor import PoseDataPreprocessor
-from .heads import CosineContrastiveHead, PoseRegressionHead
+from .heads import BasePoseHead, CosineContrastiveHead, PoseRegressionHead
+from .losses import PoseLoss
 from .necks import ProjectionNeck
 from .pretrainer import ContrastivePretrainer
 from .refiners import SilhouetteDepthRefiner
@@ -14,7 +14,7 @@ from .utils import infer_out_channels, pool_features
 
 __all__ = [
     'TorchvisionResNet', 'TorchvisionVGG', 'PoseDataPreprocessor',
-    'CosineContrastiveHead', 'PoseRegressionHead',
+    'CosineContrastiveHead', 'BasePoseHead', 'PoseRegressionHead', 'PoseLoss',
     'ProjectionNeck', 'ContrastivePretrainer', 'PoseRegressor',
     'SilhouetteDepthRefiner',
     'pool_features', 'infer_out_channels'

@@ -1,18 +1,21 @@
-"""Loss functions owned by the posessl heads (pure functions, float32-safe).
+"""Losses of the posessl heads: pure functions (float32-safe) and the
+registered ``PoseLoss`` that weighs and reduces them for the pose heads.
 
-Each returns per-sample values (callers weight, mask and average them), so
-the tests can check them against hand-computed numbers.
+Each function returns per-sample values (callers weight, mask and average
+them), so the tests can check them against hand-computed numbers.
 """
-from typing import Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from posessl.geometry import geodesic_distance
+from posessl.registry import MODELS
 
 __all__ = [
     'triplet_cosine_loss', 'info_nce_loss', 'point_matching_loss',
-    'geodesic_loss'
+    'geodesic_loss', 'PoseLoss'
 ]
 
 
@@ -111,3 +114,73 @@ def geodesic_loss(pred_R: torch.Tensor,
     finite at 0 and 180 degrees (``eps`` >= 1e-7 in float32).
     """
     return geodesic_distance(pred_R, gt_R, eps=eps)
+
+
+@MODELS.register_module()
+class PoseLoss(nn.Module):
+    """Weighted pose losses of a batch, masked means over its posed frames.
+
+    * ``loss_pm``: :func:`point_matching_loss` of the rotations over the
+      object's points, divided by its diameter (nearest-point form for
+      symmetric objects).
+    * ``loss_rot``: :func:`geodesic_loss`; symmetric objects are left out
+      (their rotation label is ambiguous).
+    * ``loss_site``: L1 on ``(dx, dy, tz)`` weighted by ``site_weights``.
+
+    Frames are weighted (1 posed, 0 not) instead of selected: no host
+    synchronisation, and a batch without a posed frame gives zeros.
+
+    Args:
+        pm_weight, rot_weight, site_weight: loss weights.
+        pm_norm: ``'l1'`` or ``'l2'``.
+        geodesic_eps: clipping of the geodesic loss's cosine.
+        site_weights: weights of the ``dx``, ``dy``, ``tz`` terms.
+    """
+
+    def __init__(self,
+                 pm_weight: float = 1.0,
+                 rot_weight: float = 1.0,
+                 site_weight: float = 1.0,
+                 pm_norm: str = 'l1',
+                 geodesic_eps: float = 1e-6,
+                 site_weights: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
+        super().__init__()
+        if pm_norm not in ('l1', 'l2'):
+            raise ValueError("PoseLoss: pm_norm must be 'l1' or 'l2', got "
+                             f'{pm_norm!r}')
+        if len(site_weights) != 3:
+            raise ValueError('PoseLoss: site_weights must be 3 numbers '
+                             f'(dx, dy, tz), got {site_weights!r}')
+        self.pm_weight = pm_weight
+        self.rot_weight = rot_weight
+        self.site_weight = site_weight
+        self.pm_norm = pm_norm
+        self.geodesic_eps = geodesic_eps
+        self.register_buffer(
+            'site_weights',
+            torch.tensor(site_weights, dtype=torch.float32),
+            persistent=False)
+
+    def forward(self, R: torch.Tensor, gt_R: torch.Tensor,
+                site: torch.Tensor, gt_site: torch.Tensor,
+                points: torch.Tensor, diameters: torch.Tensor,
+                symmetric: torch.Tensor,
+                weight: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``loss_pm``, ``loss_rot``, ``loss_site`` from rotations (N, 3, 3),
+        SITE values and targets (N, 3), each frame's object ``points``
+        (N, P, 3), ``diameters`` (N,), ``symmetric`` (N,) bool and
+        ``weight`` (N,) float, 1 where the frame is posed."""
+        count = weight.sum().clamp(min=1)
+
+        def mean(values: torch.Tensor) -> torch.Tensor:
+            return (values * weight).sum() / count
+
+        pm = point_matching_loss(R, gt_R, points, scale=diameters,
+                                 symmetric=symmetric, norm=self.pm_norm)
+        angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
+        plain = weight * ~symmetric
+        rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
+        site_loss = ((site - gt_site).abs() * self.site_weights).sum(-1)
+        return dict(loss_pm=self.pm_weight * mean(pm),
+                    loss_rot=self.rot_weight * rot_loss,
+                    loss_site=self.site_weight * mean(site_loss))

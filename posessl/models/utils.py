@@ -1,16 +1,40 @@
-"""Helpers shared by the posessl models."""
-from typing import Any, Dict, Optional, Sequence
+"""Helpers shared by the posessl models (and the heads of projects)."""
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from posessl.registry import MODELS
+from posessl.structures import stack_field
 
 __all__ = [
     'pool_features', 'infer_out_channels', 'build_on_backbone',
-    'project', 'triplet_view_loss'
+    'project', 'triplet_view_loss', 'no_autocast', 'labelled_poses'
 ]
+
+
+def no_autocast(device: torch.device) -> torch.autocast:
+    """A context with autocast off on ``device``'s type: heads run their
+    outputs, losses and geometry in float32 whatever ``--amp`` says."""
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+def labelled_poses(data_samples: Sequence, hint: str, device: torch.device
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``has_pose`` (N,) bool and the labels ``gt_R`` (N, 3, 3), ``gt_t``
+    (N, 3) float32, where an unlabelled frame's labels (untrusted, maybe
+    NaN) are replaced by a fixed finite pose in front of the camera, so no
+    NaN reaches a loss or its gradient. ``hint`` ends the error of a sample
+    without labels."""
+    labelled = stack_field(data_samples, 'has_pose', hint)
+    gt_R = torch.where(labelled[:, None, None],
+                       stack_field(data_samples, 'gt_R', hint).float(),
+                       torch.eye(3, device=device))
+    gt_t = torch.where(labelled[:, None],
+                       stack_field(data_samples, 'gt_t', hint).float(),
+                       torch.tensor([0.0, 0.0, 1000.0], device=device))
+    return labelled, gt_R, gt_t
 
 
 def pool_features(output: Any) -> torch.Tensor:

@@ -1,4 +1,12 @@
 from .object_table import ObjectTable
-from .pose_data_sample import TENSOR_FIELDS, PoseDataSample, stack_field
+from .pose_data_sample import (
+    TENSOR_FIELDS,
+    PoseDataSample,
+    sample_name,
+    stack_field,
+)
 
-__all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'ObjectTable']
+__all__ = [
+    'PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'sample_name',
+    'ObjectTable'
+]

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from mmengine.structures import BaseDataElement
 
-__all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field']
+__all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'sample_name']
 
 #: The typed data fields: ``name: (dtype, shape)``. Whatever is assigned to
 #: one of them (tensor, array, number, nested list) is converted to a tensor
@@ -20,13 +20,15 @@ TENSOR_FIELDS: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]] = {
     'mask_centroid': (torch.float64, (2, )),
     'gt_R': (torch.float32, (3, 3)),
     'gt_t': (torch.float32, (3, )),
+    'gt_site': (torch.float32, (3, )),
     'pred_R': (torch.float32, (3, 3)),
     'pred_t': (torch.float32, (3, )),
     'pred_score': (torch.float32, ()),
 }
 
 
-def _name(sample: Any) -> str:
+def sample_name(sample: Any) -> str:
+    """A data sample's ``img_path`` for messages, or ``<unknown image>``."""
     get = getattr(sample, 'get', None)
     path = get('img_path', None) if get is not None else None
     return str(path) if path is not None else '<unknown image>'
@@ -70,8 +72,10 @@ class PoseDataSample(BaseDataElement):
         float32, the loaded mask's source-pixel count, and
         ``mask_centroid`` (2,) float64, the mean (x, y) source pixel of
         the mask (both only where a non-empty mask was loaded); ``gt_R``
-        (3, 3) and ``gt_t`` (3,) float32 (mm); ``pred_R``, ``pred_t``
-        likewise and ``pred_score`` () float32, set by the model.
+        (3, 3) and ``gt_t`` (3,) float32 (mm); ``gt_site`` (3,) float32,
+        the SITE target encoded by ``GeneratePoseTarget``; ``pred_R``,
+        ``pred_t`` likewise and ``pred_score`` () float32, set by the
+        model.
 
     Assigning to a typed field converts the value and checks its shape
     (``mask_area`` must be positive), so a bad value fails where it is set
@@ -80,7 +84,7 @@ class PoseDataSample(BaseDataElement):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in TENSOR_FIELDS:
-            value = _typed(name, value, _name(self))
+            value = _typed(name, value, sample_name(self))
         super().__setattr__(name, value)
 
     def set_metainfo(self, metainfo: dict) -> None:
@@ -105,5 +109,5 @@ def stack_field(samples: Sequence[PoseDataSample], key: str,
         return torch.stack([getattr(s, key) for s in samples])
     except AttributeError:
         bad = next(s for s in samples if key not in s)
-        raise KeyError(f'data sample of {_name(bad)} has no {key!r}'
+        raise KeyError(f'data sample of {sample_name(bad)} has no {key!r}'
                        + (f'; {hint}' if hint else '')) from None

@@ -32,7 +32,8 @@ def tiny_config(root: Path, detections: Optional[Path] = None) -> Config:
         'train_dataloader.dataset.data_root': str(root),
         'test_dataloader.dataset.data_root': str(root),
         'test_dataloader.batch_size': 8,
-        'model.head.depth_ref': 'crop' if detections else 'mask_area',
+        'model.head.decoder.depth_ref': ('crop' if detections
+                                         else 'mask_area'),
     }
     if detections:
         pipeline = [t for t in pipeline if t['type'] != 'MaskBackground']

@@ -6,6 +6,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from posessl.datasets.transforms import GeneratePoseTarget
 from posessl.geometry import crop_camera_matrix
 from posessl.structures import PoseDataSample
 from tests.cameras import LINEMOD_K
@@ -38,9 +39,12 @@ def dataset_meta() -> dict:
 
 def crop_sample(index: int, out_size: int = 64, obj_id: int = 1,
                 has_pose: bool = True,
-                mask_area: Optional[float] = None) -> PoseDataSample:
+                mask_area: Optional[float] = None,
+                codec: Optional[dict] = None) -> PoseDataSample:
     """A data sample with a random pose and a 'zoom'-mode crop around it
-    (and the object's source-pixel ``mask_area`` where one is given)."""
+    (and the object's source-pixel ``mask_area`` where one is given), its
+    ``gt_site`` encoded by ``GeneratePoseTarget`` with ``codec`` (default:
+    the head's default, ``SITECodec()``)."""
     rng = np.random.default_rng(index)
     R = Rotation.random(random_state=index).as_matrix()
     t = np.array([rng.uniform(-150, 150), rng.uniform(-100, 100),
@@ -62,6 +66,11 @@ def crop_sample(index: int, out_size: int = 64, obj_id: int = 1,
         sample.set_metainfo(dict(mask_area=mask_area))
     sample.gt_R = torch.as_tensor(R, dtype=torch.float32)
     sample.gt_t = torch.as_tensor(t, dtype=torch.float32)
+    target = GeneratePoseTarget(codec or dict(type='SITECodec'))
+    sample.gt_site = target(dict(
+        img=np.zeros((out_size, out_size, 3), np.uint8), has_pose=has_pose,
+        gt_t=t, crop_K=sample.crop_K.numpy(), cam_K=CAM_K,
+        mask_area=mask_area))['gt_site']
     return sample
 
 

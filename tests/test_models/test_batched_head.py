@@ -7,7 +7,11 @@ and the batch losses must be the means of those numbers.
 """
 import torch
 
-from posessl.geometry import geodesic_distance, site_encode
+from posessl.geometry import (
+    geodesic_distance,
+    mask_area_reference,
+    site_encode,
+)
 from posessl.models.losses import geodesic_loss, point_matching_loss
 
 from .conftest import crop_sample
@@ -19,20 +23,24 @@ LABELLED = (True, True, False, True, True)
 
 def test_batched_loss_equals_the_per_sample_maths(make_batch):
     torch.manual_seed(0)
+    codec = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
     model = build_pose(head=dict(type='PoseRegressionHead',
-                                 hidden_channels=16, depth_ref='mask_area',
-                                 depth_scale=120.0))
+                                 hidden_channels=16, decoder=codec))
     batch = make_batch(len(OBJ_IDS))
     batch['data_samples'] = [
-        crop_sample(20 + i, obj_id=o, has_pose=h, mask_area=900.0 + 50 * i)
+        crop_sample(20 + i, obj_id=o, has_pose=h, mask_area=900.0 + 50 * i,
+                    codec=codec)
         for i, (o, h) in enumerate(zip(OBJ_IDS, LABELLED))]
     data = model.data_preprocessor(batch, True)
     samples = data['data_samples']
     feats = model.extract_feat(data['inputs'])
     losses = model.head.loss(feats, samples, (64, 64))
     rot, site = model.head(feats)
-    R, t, crop_K = model.head.decode(rot, site, samples, (64, 64))
-    ref = model.head.depth_reference(samples, crop_K)
+    R, t = model.head.decode(rot, site, samples, (64, 64))
+    crop_K = torch.stack([s.crop_K for s in samples]).float()
+    ref = mask_area_reference(torch.stack([s.mask_area for s in samples]),
+                              torch.stack([s.cam_K for s in samples]).float(),
+                              crop_K)
     pm, ang, site_l, rot_err = [], [], [], []
     for i, sample in enumerate(samples):
         if not LABELLED[i]:

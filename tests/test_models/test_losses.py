@@ -201,3 +201,33 @@ def test_contrastive_head_infonce_mode_matches_function():
     assert out['loss'].item() == pytest.approx(expected.item(), rel=1e-6)
     with pytest.raises(ValueError, match='mode'):
         MODELS.build(dict(type='CosineContrastiveHead', mode='hinge'))
+
+
+def test_pose_loss_weighs_and_masks_by_hand():
+    loss = MODELS.build(dict(type='PoseLoss', pm_weight=2.0, rot_weight=0.5,
+                             site_weight=3.0, site_weights=(1.0, 1.0, 10.0)))
+    turn = torch.as_tensor(Rotation.from_rotvec([0, 0, 0.2]).as_matrix(),
+                           dtype=torch.float32)
+    eye = torch.eye(3)
+    # frame 0: posed, turned 0.2 rad; frame 1: unposed, wildly off;
+    # frame 2: posed, symmetric, turned 0.2 rad
+    R = torch.stack([turn, -eye, turn])
+    points = torch.tensor([[[10.0, 0.0, 0.0]]]).expand(3, 1, 3)
+    site = torch.tensor([[0.1, 0.0, 1.0], [9.0, 9.0, 9.0], [0.0, 0.0, 1.1]])
+    gt_site = torch.tensor([[0.0, 0.0, 1.0]] * 3)
+    out = loss(R, eye.expand(3, 3, 3), site, gt_site, points,
+               diameters=torch.tensor([10.0, 10.0, 20.0]),
+               symmetric=torch.tensor([False, False, True]),
+               weight=torch.tensor([1.0, 0.0, 1.0]))
+    # (10 cos 0.2 - 10, 10 sin 0.2, 0) in L1 over the diameter; the
+    # symmetric frame's one point matches itself: the same distance / 20
+    d = (10 - 10 * math.cos(0.2)) + 10 * math.sin(0.2)
+    assert out['loss_pm'].item() == pytest.approx(
+        2.0 * (d / 10 + d / 20) / 2, rel=1e-5)
+    # the symmetric frame is left out of the geodesic loss
+    assert out['loss_rot'].item() == pytest.approx(0.5 * 0.2, rel=1e-4)
+    # L1 0.1 on dx, 0.1 on tz weighted 10
+    assert out['loss_site'].item() == pytest.approx(3.0 * (0.1 + 1.0) / 2,
+                                                    rel=1e-5)
+    with pytest.raises(ValueError, match="pm_norm must be 'l1' or 'l2'"):
+        MODELS.build(dict(type='PoseLoss', pm_norm='l3'))

@@ -105,10 +105,12 @@ def precise_bn(model: torch.nn.Module, inputs: torch.Tensor) -> None:
 @pytest.mark.slow
 def test_pose_model_overfits_16_crops(tmp_path):
     torch.manual_seed(0)
+    codec = dict(type='SITECodec')  # the pipeline's targets, the head's
     pipeline = [
         TRANSFORMS.build(dict(type='LoadImageAndMask', skip_bad=False)),
         TRANSFORMS.build(dict(type='MaskCenteredCrop', out_size=OUT,
                               mode='zoom', scale=1.5)),
+        TRANSFORMS.build(dict(type='GeneratePoseTarget', codec=codec)),
         TRANSFORMS.build(dict(type='PackPoseInputs')),
     ]
     items = []
@@ -123,7 +125,9 @@ def test_pose_model_overfits_16_crops(tmp_path):
         dict(type='PoseRegressor',
              backbone=dict(type='TorchvisionResNet', depth=18),
              head=dict(type='PoseRegressionHead', hidden_channels=256,
-                       site_weights=(1.0, 1.0, 4.0))))
+                       decoder=codec,
+                       loss=dict(type='PoseLoss',
+                                 site_weights=(1.0, 1.0, 4.0)))))
     model.set_dataset_meta(
         dict(model_points={1: box_faces()[0].astype(np.float32)},
              diameters={1: DIAMETER}, symmetric_obj_ids=()))

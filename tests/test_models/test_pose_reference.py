@@ -23,13 +23,18 @@ OBJ_IDS = (1, 2, 1, 1, 2, 1)
 LABELLED = (True, True, False, True, True, True)
 
 
-def _batch() -> dict:
+def _codec(depth_ref: str) -> dict:
+    return dict(type='SITECodec', depth_ref=depth_ref, depth_scale=150.0)
+
+
+def _batch(depth_ref: str) -> dict:
+    """The fixed batch, its targets encoded as the pipeline does."""
     g = torch.Generator().manual_seed(3)
     inputs = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8,
                             generator=g) for _ in OBJ_IDS]
     samples = [
         crop_sample(100 + i, 32, obj_id=o, has_pose=h,
-                    mask_area=400.0 + 37.0 * i)
+                    mask_area=400.0 + 37.0 * i, codec=_codec(depth_ref))
         for i, (o, h) in enumerate(zip(OBJ_IDS, LABELLED))
     ]
     return dict(inputs=inputs, data_samples=samples)
@@ -41,7 +46,7 @@ def _model(depth_ref: str) -> torch.nn.Module:
         dict(type='PoseRegressor',
              backbone=dict(type='TorchvisionResNet', depth=18),
              head=dict(type='PoseRegressionHead', hidden_channels=32,
-                       depth_ref=depth_ref, depth_scale=150.0)))
+                       decoder=_codec(depth_ref))))
     model.set_dataset_meta(dataset_meta())
     return model
 
@@ -50,13 +55,14 @@ def _model(depth_ref: str) -> torch.nn.Module:
 def test_losses_and_predictions_equal_the_reference(depth_ref):
     expected = REFERENCE[depth_ref]
     model = _model(depth_ref).train()
-    losses = model(**model.data_preprocessor(_batch(), True), mode='loss')
+    losses = model(**model.data_preprocessor(_batch(depth_ref), True),
+                   mode='loss')
     assert set(losses) == set(expected['losses'])
     for key, value in expected['losses'].items():
         assert losses[key].item() == pytest.approx(value, rel=1e-5), key
     model.eval()
     with torch.no_grad():
-        out = model.test_step(_batch())
+        out = model.test_step(_batch(depth_ref))
     pred_R = torch.stack([s.pred_R for s in out])
     pred_t = torch.stack([s.pred_t for s in out])
     torch.testing.assert_close(pred_R, torch.tensor(expected['pred_R']),

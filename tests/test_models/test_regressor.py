@@ -51,8 +51,9 @@ def test_head_decodes_rotation_and_translation_in_camera_frame(
         allocentric, rot_repr, make_batch):
     model = build_pose(
         head=dict(type='PoseRegressionHead', hidden_channels=16,
-                  rot_repr=rot_repr, allocentric=allocentric,
-                  depth_scale=150.0))
+                  rot_repr=rot_repr,
+                  decoder=dict(type='SITECodec', allocentric=allocentric,
+                               depth_scale=150.0)))
     sample = crop_sample(7)
     crop_K = torch.as_tensor(sample.crop_K, dtype=torch.float32)
     R_net = sample.gt_R
@@ -118,8 +119,9 @@ def test_loss_is_zero_at_the_ground_truth_and_skips_unlabelled(make_batch):
 def test_loss_weights_and_values_by_hand(make_batch):
     model = build_pose(
         head=dict(type='PoseRegressionHead', hidden_channels=16,
-                  allocentric=False, pm_weight=2.0, rot_weight=0.5,
-                  site_weight=3.0, site_weights=(1.0, 1.0, 2.0)))
+                  decoder=dict(type='SITECodec', allocentric=False),
+                  loss=dict(type='PoseLoss', pm_weight=2.0, rot_weight=0.5,
+                            site_weight=3.0, site_weights=(1.0, 1.0, 2.0))))
     sample = crop_sample(5)
     crop_K = torch.as_tensor(sample.crop_K, dtype=torch.float32)
     turn = torch.as_tensor(Rotation.from_rotvec([0, 0, 0.1]).as_matrix(),
@@ -147,7 +149,9 @@ def test_loss_weights_and_values_by_hand(make_batch):
 def test_symmetric_objects_skip_the_geodesic_loss(make_batch):
     # All 500 points, so every point keeps its symmetric partner.
     model = build_pose(head=dict(type='PoseRegressionHead', num_points=500,
-                                 hidden_channels=16, allocentric=False))
+                                 hidden_channels=16,
+                                 decoder=dict(type='SITECodec',
+                                              allocentric=False)))
     sample = crop_sample(9, obj_id=2)  # symmetric: 180 degrees about z
     crop_K = torch.as_tensor(sample.crop_K, dtype=torch.float32)
     turn = torch.diag(torch.tensor([-1.0, -1.0, 1.0]))
@@ -319,13 +323,13 @@ def test_mask_area_depth_reference_by_hand(make_batch):
     """depth_ref='mask_area': tz is measured against sqrt(mask area) times
     the crop's zoom; the head decodes that exactly and its loss is zero
     there; a missing area is a clear error."""
-    model = build_pose(
-        head=dict(type='PoseRegressionHead', hidden_channels=16,
-                  depth_ref='mask_area', depth_scale=120.0))
-    sample = crop_sample(5)
-    sample.set_metainfo(dict(mask_area=2500.0))  # a 50 px square
+    codec = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
+    model = build_pose(head=dict(type='PoseRegressionHead',
+                                 hidden_channels=16, decoder=codec))
+    sample = crop_sample(5, mask_area=2500.0, codec=codec)  # 50 px square
     crop_K = torch.as_tensor(sample.crop_K, dtype=torch.float32)
-    ref = model.head.depth_reference([sample], crop_K[None])
+    ref = model.head.decoder.depth_reference(
+        crop_K[None], sample.cam_K[None].float(), sample.mask_area[None])
     assert ref.item() == pytest.approx(50.0 * sample.zoom, rel=1e-6)
     f_crop = math.sqrt(crop_K[0, 0] * crop_K[1, 1])
     site = site_encode(sample.gt_t, crop_K, (64, 64), 120.0, ref[0])
@@ -344,8 +348,9 @@ def test_mask_area_depth_reference_by_hand(make_batch):
     out = model.test_step(batch)[0]
     assert torch.allclose(out.pred_t, sample.gt_t, rtol=1e-5)
     # The same output read against the crop window is another depth.
-    crop_ref = build_pose(head=dict(type='PoseRegressionHead',
-                                    hidden_channels=16, depth_scale=120.0))
+    crop_ref = build_pose(head=dict(
+        type='PoseRegressionHead', hidden_channels=16,
+        decoder=dict(type='SITECodec', depth_scale=120.0)))
     _pin_head_output(crop_ref.head, matrix_to_rot6d(R_net), site)
     crop_ref.eval()
     other = crop_ref.test_step(batch)[0].pred_t
@@ -358,4 +363,5 @@ def test_mask_area_depth_reference_by_hand(make_batch):
     with pytest.raises(ValueError, match='empty mask'):
         no_area.mask_area = 0.0
     with pytest.raises(ValueError, match="depth_ref must be 'crop'"):
-        build_pose(head=dict(type='PoseRegressionHead', depth_ref='box'))
+        build_pose(head=dict(type='PoseRegressionHead',
+                             decoder=dict(type='SITECodec', depth_ref='box')))

@@ -15,6 +15,8 @@ obj_ids = [1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]
 # give a dict {obj_id: path} where names differ
 train_split_file = 'image_set/{name}_train.txt'
 test_split_file = 'image_set/{name}_test.txt'
+# the SITE codec of the targets and the head (see synthetic_linemod_pose.py)
+codec = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
 
 train_pipeline = [
     dict(type='LoadImageAndMask'),
@@ -22,6 +24,7 @@ train_pipeline = [
          crop_size=crop_size, center_jitter=0.05),
     dict(type='MaskBackground'),  # see the note above
     dict(type='PhotometricAug'),
+    dict(type='GeneratePoseTarget', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [

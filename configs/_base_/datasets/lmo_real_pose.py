@@ -21,6 +21,9 @@ obj_ids = [1, 9]
 crop_size = 64
 real_split = dict(split='test', scene_ids=[2], obj_ids=obj_ids,
                   train_ratio=0.5)
+# the SITE codec of the targets and the head (see synthetic_linemod_pose.py);
+# the crops come from the amodal mask, whose area is the depth reference
+codec = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
 
 # real photographs are softer, noisier and differently coloured than the
 # renders: jitter every crop (docs/results.md measures each part)
@@ -34,6 +37,7 @@ train_pipeline = [
          scale=1.4, center_jitter=0.05, scale_jitter=0.1),
     dict(type='MaskBackground'),
     strong_jitter,
+    dict(type='GeneratePoseTarget', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [

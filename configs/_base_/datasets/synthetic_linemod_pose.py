@@ -11,6 +11,14 @@ dataset_type = 'LinemodBOPDataset'
 data_root = 'data/synthetic_linemod'
 crop_size = 64
 label_fraction = 0.1
+# The SITE codec: GeneratePoseTarget encodes the training targets with it and
+# the pose head decodes with it (a config sets model.head.decoder to it). The
+# depth is measured against the object's mask area, not the crop window: the
+# window follows the box's longer side, which for an elongated object swings
+# with the viewpoint, so the depth target did too (docs/results.md).
+# depth_scale keeps tz near 1. With occlusion the visible area shrinks: use
+# depth_ref='crop' there.
+codec = dict(type='SITECodec', depth_ref='mask_area', depth_scale=120.0)
 
 train_pipeline = [
     dict(type='LoadImageAndMask', cache_size=1000),  # decode each frame once
@@ -23,6 +31,7 @@ train_pipeline = [
         scale_jitter=0.1),
     dict(type='MaskBackground'),  # see the note above
     dict(type='PhotometricAug'),
+    dict(type='GeneratePoseTarget', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [

@@ -7,12 +7,10 @@ model = dict(
     type='PoseRegressor',
     data_preprocessor=dict(type='PoseDataPreprocessor'),
     backbone=dict(type='TorchvisionResNet', depth=18),
-    # SITE depth measured against the object's mask area, not the crop
-    # window: the window follows the box's longer side, which for an
-    # elongated object swings with the viewpoint, so the depth target did
-    # too (docs/results.md). depth_scale keeps tz near 1. With occlusion
-    # (LM-O) the visible area shrinks: use depth_ref='crop' there.
+    # The head decodes with the SITE codec that the data's GeneratePoseTarget
+    # encodes with: `codec` of ../datasets/*_pose.py, which a config hands
+    # the head as decoder={{_base_.codec}}.
     head=dict(type='PoseRegressionHead', rot_repr='6d', hidden_channels=256,
-              depth_ref='mask_area', depth_scale=120.0),
+              loss=dict(type='PoseLoss')),
     freeze_backbone=False,
 )

@@ -1,13 +1,16 @@
-"""Data transforms: loading, object-centred crops, augmentation, packing."""
+"""Data transforms: loading, object-centred crops, augmentation, targets,
+packing."""
 from .background import MaskBackground
 from .crop import MaskCenteredCrop, box_center, mask_box, warp_crop
 from .formatting import PackPoseInputs
 from .loading import LoadImageAndMask, check_mask, read_mask, read_rgb
 from .photometric import PhotometricAug
+from .targets import GeneratePoseTarget
 
 __all__ = [
     'check_mask',
     'LoadImageAndMask', 'MaskCenteredCrop',
-    'MaskBackground', 'PhotometricAug', 'PackPoseInputs',
+    'MaskBackground', 'PhotometricAug', 'GeneratePoseTarget',
+    'PackPoseInputs',
     'box_center', 'mask_box', 'warp_crop', 'read_rgb', 'read_mask'
 ]

@@ -15,7 +15,7 @@ DEFAULT_META_KEYS = ('img_path', 'scene_id', 'im_id', 'ori_shape',
                      'img_shape', 'bbox', 'crop_center', 'crop_size', 'zoom',
                      'zoom_xy')
 #: Results packed as typed tensors of the data sample (where present).
-TENSOR_KEYS = ('obj_id', 'cam_K', 'crop_K', 'gt_R', 'gt_t')
+TENSOR_KEYS = ('obj_id', 'cam_K', 'crop_K', 'gt_R', 'gt_t', 'gt_site')
 
 
 @TRANSFORMS.register_module()
@@ -25,7 +25,8 @@ class PackPoseInputs(BaseTransform):
     Returns ``{'inputs': uint8 tensor (3, H, W) RGB, 'data_samples':
     PoseDataSample}``. The sample's metainfo holds the ``meta_keys`` found
     in the results; its typed tensors (:class:`PoseDataSample`) hold
-    ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t`` (where present),
+    ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t``, ``gt_site``
+    (``GeneratePoseTarget``'s training target; each where present),
     ``mask_area`` and ``mask_centroid`` (where a non-empty mask was
     loaded) and ``has_pose`` (default: whether ``gt_R`` is present).
     Everything the model and the metric read is checked here, once:
@@ -68,7 +69,7 @@ class PackPoseInputs(BaseTransform):
                                                'gt_R' in results))
         except (TypeError, ValueError) as e:
             raise DataError(f'{where}: {e}') from None
-        for key in ('cam_K', 'crop_K', 'gt_R', 'gt_t'):
+        for key in ('cam_K', 'crop_K', 'gt_R', 'gt_t', 'gt_site'):
             if key in sample and not torch.isfinite(sample.get(key)).all():
                 raise DataError(f'{where}: {key} has NaN or inf')
         if bool(sample.has_pose) and ('gt_R' not in sample

@@ -22,6 +22,7 @@ train_pipeline = [
     dict(type='InPlaneRotation', max_angle=15.0, prob=0.5),
     dict(type='MaskBackground'),
     dict(type='PhotometricAug'),
+    dict(type='GeneratePoseTarget', codec={{_base_.codec}}),
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -5,10 +5,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 
 from posessl.geometry import project_points
-from posessl.models.heads import labelled_poses, object_rows
+from posessl.models.heads import CROP_HINT, BasePoseHead
+from posessl.models.utils import labelled_poses, no_autocast
 from posessl.registry import MODELS
 from posessl.structures import ObjectTable, stack_field
 
@@ -22,23 +22,16 @@ from .keypoints import (
 
 __all__ = ['KeypointPnPHead']
 
-_CROP_HINT = ('the pose model needs the crop metadata written by '
-              'MaskCenteredCrop and packed by PackPoseInputs')
-
-
-def _no_autocast(device: torch.device) -> torch.autocast:
-    """Layers and losses in float32 whatever autocast is on."""
-    return torch.autocast(device_type=device.type, enabled=False)
-
 
 @MODELS.register_module()
-class KeypointPnPHead(BaseModule):
+class KeypointPnPHead(BasePoseHead):
     """Box keypoints in the crop from pooled features; the pose by PnP.
 
     The keypoints of an object are the 8 corners of its model points'
     axis-aligned box (model frame, mm) and the box centre
-    (:func:`.keypoints.box_keypoints`; BB8 / YOLO-6D). Two FC layers
-    (``in_channels -> hidden -> hidden``, ReLU) and a linear layer give
+    (:func:`.keypoints.box_keypoints`; BB8 / YOLO-6D). The shared trunk
+    (:class:`~posessl.models.heads.BasePoseHead`: two FC layers, ReLU; its
+    objects and their rows; no codec, its own loss) and a linear layer give
     their 9 positions in crop coordinates (N, 9, 2)
     (:func:`.keypoints.pixels_to_crop_coords`: offsets from the
     input's centre pixel over its size), which do not depend on the input
@@ -63,7 +56,7 @@ class KeypointPnPHead(BaseModule):
 
     The keypoints come from an :class:`~posessl.structures.ObjectTable`
     (:meth:`set_objects`), all of each object's points, and are kept as a
-    non-persistent buffer (not in checkpoints).
+    non-persistent buffer (not in checkpoints) beside the base's.
 
     Args:
         in_channels: feature width (the model fills it in from its backbone).
@@ -79,55 +72,36 @@ class KeypointPnPHead(BaseModule):
                  kpt_weight: float = 1.0,
                  beta: float = 0.0,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg)
-        if in_channels is None:
-            raise ValueError('KeypointPnPHead needs in_channels (the model '
-                             'fills it in from backbone.out_channels)')
         if beta < 0:
             raise ValueError('KeypointPnPHead: beta must not be negative, '
                              f'got {beta}')
-        self.in_channels = in_channels
+        super().__init__(in_channels, hidden_channels, init_cfg=init_cfg)
         self.kpt_weight = kpt_weight
         self.beta = float(beta)
-        self.fc = nn.Sequential(
-            nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True),
-            nn.Linear(hidden_channels, hidden_channels),
-            nn.ReLU(inplace=True))
         self.kpt_out = nn.Linear(hidden_channels, 2 * NUM_BOX_KEYPOINTS)
         # start with every keypoint near the crop centre
         nn.init.normal_(self.kpt_out.weight, std=0.01)
         nn.init.zeros_(self.kpt_out.bias)
-        self.objects: Optional[ObjectTable] = None
         self.register_buffer('obj_keypoints',
                              torch.zeros(0, NUM_BOX_KEYPOINTS, 3),
                              persistent=False)
-        self.register_buffer('obj_lookup', torch.zeros(0, dtype=int),
-                             persistent=False)
 
-    # ---------------------------------------------------------- objects
     def set_objects(self, objects: ObjectTable) -> None:
-        """Take the objects' box keypoints (from all their model points) as
-        a non-persistent buffer (K + 1, 9, 3), mm, whose last row is NaN:
-        where samples of objects outside the table land."""
+        """The base's objects, and their box keypoints (from all their
+        model points) as a non-persistent buffer (K + 1, 9, 3), mm, whose
+        last row is NaN: where samples of objects outside the table land."""
+        super().set_objects(objects)
         keypoints = [box_keypoints(objects.object_points(obj_id))
                      for obj_id in objects.obj_ids]
         keypoints.append(np.full((NUM_BOX_KEYPOINTS, 3), np.nan))
-        device = self.obj_keypoints.device
         self.obj_keypoints = torch.as_tensor(
-            np.stack(keypoints), dtype=torch.float32).to(device)
-        self.obj_lookup = objects.lookup.to(device)
-        self.objects = objects
+            np.stack(keypoints), dtype=torch.float32).to(
+                self.obj_keypoints.device)
 
-    def _object_rows(self, data_samples: Sequence) -> torch.Tensor:
-        """Row of each sample's object in the buffers (:func:`object_rows`)."""
-        return object_rows(self.objects, self.obj_lookup, data_samples,
-                           'the keypoint head')
-
-    # ------------------------------------------------------------- forward
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Keypoints (N, 9, 2) in crop coordinates, in float32 even under
         autocast (sub-pixel positions; see ``PoseRegressionHead.forward``)."""
-        with _no_autocast(feats.device):
+        with no_autocast(feats.device):
             out = self.kpt_out(self.fc(feats.float()))
         return out.unflatten(-1, (NUM_BOX_KEYPOINTS, 2))
 
@@ -142,10 +116,10 @@ class KeypointPnPHead(BaseModule):
         """
         hint = ('the keypoint loss needs gt_R / gt_t on every training '
                 'sample (has_pose says which are used)')
-        crop_K = stack_field(data_samples, 'crop_K', _CROP_HINT).float()
+        crop_K = stack_field(data_samples, 'crop_K', CROP_HINT).float()
         labelled, gt_R, gt_t = labelled_poses(data_samples, hint,
                                               crop_K.device)
-        points = self.obj_keypoints[self._object_rows(data_samples)]
+        points = self.obj_keypoints[self.object_rows(data_samples)]
         pixels = project_points(points, gt_R, gt_t, crop_K)
         return dict(pixels=pixels,
                     coords=pixels_to_crop_coords(pixels, out_size),
@@ -163,7 +137,7 @@ class KeypointPnPHead(BaseModule):
         if len(data_samples) != pred.shape[0]:
             raise ValueError(f'{pred.shape[0]} images but '
                              f'{len(data_samples)} data samples')
-        with _no_autocast(pred.device):
+        with no_autocast(pred.device):
             pred = pred.float()
             target = self.target_keypoints(data_samples, out_size)
             weight = target['weight']
@@ -188,14 +162,14 @@ class KeypointPnPHead(BaseModule):
         if len(data_samples) != pred.shape[0]:
             raise ValueError(f'{pred.shape[0]} images but '
                              f'{len(data_samples)} data samples')
-        with _no_autocast(pred.device):
+        with no_autocast(pred.device):
             pixels = crop_coords_to_pixels(pred.detach().float(), out_size)
-        points = self.obj_keypoints[self._object_rows(data_samples)]
+        points = self.obj_keypoints[self.object_rows(data_samples)]
         # the one host transfer: PnP runs in OpenCV
         pixels = pixels.cpu().double().numpy()
         points = points.cpu().double().numpy()
         crop_K = stack_field(data_samples, 'crop_K',
-                             _CROP_HINT).cpu().double().numpy()
+                             CROP_HINT).cpu().double().numpy()
         for sample, *pairs in zip(data_samples, points, pixels, crop_K):
             R, t = solve_pnp(*pairs)
             sample.set_field(

@@ -10,14 +10,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from posessl.models.utils import no_autocast
 from posessl.registry import MODELS
 
 __all__ = ['QuarterTurnHead', 'quarter_turns']
-
-
-def _no_autocast(device: torch.device) -> torch.autocast:
-    """Layers and losses in float32 whatever autocast is on."""
-    return torch.autocast(device_type=device.type, enabled=False)
 
 
 def quarter_turns(images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -65,14 +61,14 @@ class QuarterTurnHead(BaseModule):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Turn logits (N, 4) from pooled features (N, in_channels), in
         float32 even under autocast, like the pose heads' outputs."""
-        with _no_autocast(feats.device):
+        with no_autocast(feats.device):
             return self.fc(feats.float())
 
     def loss(self, feats: torch.Tensor,
              turns: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Loss dict from pooled features (N, C) and their turns (N,)."""
         logits = self(feats)
-        with _no_autocast(feats.device):
+        with no_autocast(feats.device):
             loss = nn.functional.cross_entropy(logits, turns)
             with torch.no_grad():
                 acc = (logits.argmax(dim=1) == turns).float().mean()

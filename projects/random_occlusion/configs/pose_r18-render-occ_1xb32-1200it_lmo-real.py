@@ -15,6 +15,7 @@ train_pipeline = [
     dict(type='RandomOcclusion', prob=0.5),
     dict(type='MaskBackground'),
     {{_base_.strong_jitter}},
+    dict(type='GeneratePoseTarget', codec={{_base_.codec}}),
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
