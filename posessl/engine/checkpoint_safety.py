@@ -57,6 +57,8 @@ from mmengine.fileio.backends import backends as _storage_backends
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from posessl.errors import CheckpointError
+
 __all__ = [
     'enable_checkpoint_safety', 'CheckpointError', 'load_checkpoint_file',
     'check_checkpoint_fits', 'last_good_checkpoint', 'AtomicLocalBackend',
@@ -81,10 +83,6 @@ _URL_PREFIXES = ('http://', 'https://', 'torchvision://', 'modelzoo://',
 #: statistics HistoryBuffer registers on first use; custom ones registered
 #: with ``HistoryBuffer.register_statistics`` are accepted too
 _HISTORY_BUFFER_STATISTICS = {'min', 'max', 'current', 'mean'}
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable, unsafe, or a URL."""
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:

@@ -11,15 +11,10 @@ from typing import Any, Dict, List
 
 import yaml
 
-__all__ = ['DataError', 'read_json', 'read_yaml', 'read_frame_ids',
-           'require_file']
+from posessl.errors import DataError
 
-
-class DataError(ValueError):
-    """A dataset file is missing, unreadable or inconsistent.
-
-    The message always starts with the offending file's path.
-    """
+__all__ = ['read_json', 'read_yaml', 'read_frame_ids', 'require_file',
+           'int_keyed']
 
 
 def require_file(path: str, what: str = 'file') -> str:

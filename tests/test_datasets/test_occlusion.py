@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from posessl.datasets.io import DataError
 from posessl.datasets.transforms import RandomOcclusion
 from posessl.datasets.transforms.occlusion import occlude
+from posessl.errors import DataError
 
 
 def test_occlude_by_hand():
