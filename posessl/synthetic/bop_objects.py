@@ -13,9 +13,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.io import DataError, read_json
-from ..datasets.metainfo import check_diameter, object_names
-from .meshes import Mesh
+from ..errors import DataError
+from ..rendering import Mesh
+from ..structures.bop_models import check_diameter, object_names
+from ..structures.io import read_json
 from .objects import SyntheticObject
 
 #: A model whose ``models_info`` diameter and vertices disagree by more than

@@ -31,15 +31,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.transforms.crop import mask_box
-from ..geometry import project_points
+from ..geometry import mask_box, project_points, random_rotation
+from ..rendering import Renderer
 from ..version import __version__
 from .background import clutter_cubemap
 from .bop_objects import load_bop_objects
-from .meshes import random_rotation
 from .objects import SyntheticObject, make_objects
 from .photos import PhotoBackdrop, composite
-from .render import Renderer
 from .trajectory import (
     DISTANCE_RANGE,
     LINEMOD_DISTANCE_RANGE,

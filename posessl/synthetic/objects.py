@@ -22,8 +22,9 @@ import numpy as np
 from scipy.spatial import ConvexHull
 from scipy.spatial.distance import pdist
 
+from ..geometry.rotation import random_rotation, rotation_to
+from ..rendering import Mesh
 from . import meshes
-from .meshes import Mesh
 
 # Kinds cycle over object ids 1, 2, 3, ...: with three objects two are
 # asymmetric and one symmetric; with 15, ten and five.
@@ -139,7 +140,7 @@ def _gadget(rng: np.random.Generator) -> _Built:
     elif body_kind == 'capsule':
         radius = float(np.mean(ext[1:]))
         body = meshes.capsule(radius, 2.0 - 2 * radius, _SPACING)
-        body = body.transformed(meshes.rotation_to([1.0, 0.0, 0.0]))
+        body = body.transformed(rotation_to([1.0, 0.0, 0.0]))
         ext = np.array([1.0, radius, radius])
     else:
         body = meshes.cylinder(ext[1], 2 * ext[2], _SPACING)
@@ -164,12 +165,12 @@ def _gadget(rng: np.random.Generator) -> _Built:
             length = rng.uniform(0.4, 0.9)
             top = r if part_kind == 'cylinder' else rng.uniform(0.0, 0.5) * r
             part = meshes.cylinder(r, length, _SPACING, top_radius=top)
-            part = part.transformed(meshes.rotation_to(d),
+            part = part.transformed(rotation_to(d),
                                     anchor + 0.4 * length * d)
         else:
             size = scale * rng.uniform(0.25, 0.5, size=3)
             part = meshes.box(size, _SPACING).transformed(
-                meshes.random_rotation(rng), anchor + 0.35 * size.min() * d)
+                random_rotation(rng), anchor + 0.35 * size.min() * d)
         parts.append(part)
     painted = [_paint(p, rng, plain=(i > 0)) for i, p in enumerate(parts)]
     mesh = meshes.concatenate(painted)
@@ -285,7 +286,7 @@ def _paint(mesh: Mesh, rng: np.random.Generator,
         on = np.sin(2 * np.pi * (p @ d) / period + rng.uniform(0, 6.3)) > 0.2
         colors[on] = second
     elif pattern == 'checks':
-        e = meshes.random_rotation(rng)
+        e = random_rotation(rng)
         cell = rng.uniform(0.08, 0.2)
         idx = np.floor((p @ e[:, :2]) / cell).astype(np.int64).sum(1)
         colors[idx % 2 == 1] = second

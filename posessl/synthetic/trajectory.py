@@ -24,6 +24,8 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..geometry.rotation import axis_rotation, look_at_rotation
+
 #: Length of the hand-held recording every sequence is drawn from (LINEMOD
 #: records about 1,200 frames per object).
 RECORDING_FRAMES = 1200
@@ -154,28 +156,6 @@ class CameraPath:
             self.distance)))
 
 
-def look_at_rotation(centre: np.ndarray) -> np.ndarray:
-    """Camera-to-model rotation of a camera at ``centre`` facing the origin.
-
-    OpenCV axes: x right, y down, z forward; the model's +z is up in the
-    image. Columns are the camera axes in model coordinates.
-    """
-    forward = -centre / np.linalg.norm(centre)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    return np.stack([right, down, forward], 1)
-
-
-def _axis_rotation(axis: int, angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    m = np.eye(3)
-    m[i, i] = m[j, j] = c
-    m[i, j], m[j, i] = -s, s
-    return m
-
-
 def recording_path(rng: np.random.Generator, num_frames: int,
                    distance_range: Tuple[float, float] = DISTANCE_RANGE
                    ) -> CameraPath:
@@ -215,9 +195,9 @@ def recording_path(rng: np.random.Generator, num_frames: int,
     t = np.empty((n, 3))
     for i in range(n):
         c2m = (look_at_rotation(centres[i])
-               @ _axis_rotation(2, np.radians(roll[i]))
-               @ _axis_rotation(1, np.radians(pan[i]))
-               @ _axis_rotation(0, np.radians(tilt[i])))
+               @ axis_rotation(2, np.radians(roll[i]))
+               @ axis_rotation(1, np.radians(pan[i]))
+               @ axis_rotation(0, np.radians(tilt[i])))
         R[i] = c2m.T
         t[i] = -c2m.T @ centres[i]
     return CameraPath(R, t, np.mod(azimuth, 360.0), elevation, roll,
