@@ -1,6 +1,6 @@
 """Data transforms: loading, object-centred crops, augmentation, packing."""
 from .background import MaskBackground
-from .crop import MaskCenteredCrop, box_center, mask_box, warp_crop
+from .crop import MaskCenteredCrop
 from .formatting import PackPoseInputs
 from .loading import LoadImageAndMask, check_mask, read_mask, read_rgb
 from .occlusion import RandomOcclusion
@@ -10,5 +10,5 @@ __all__ = [
     'check_mask',
     'LoadImageAndMask', 'MaskCenteredCrop',
     'MaskBackground', 'RandomOcclusion', 'PhotometricAug', 'PackPoseInputs',
-    'box_center', 'mask_box', 'warp_crop', 'read_rgb', 'read_mask'
+    'read_rgb', 'read_mask'
 ]
