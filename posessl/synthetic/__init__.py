@@ -10,11 +10,11 @@ from .generator import (
     camera_matrix,
     generate_synthetic_linemod,
 )
-from .objects import SyntheticObject, make_object, make_objects, model_diameter
+from .objects import SyntheticObject, make_object, make_objects
 from .png import encode_png
 
 __all__ = [
     'generate_synthetic_linemod', 'camera_matrix', 'LINEMOD_K',
     'LINEMOD_SIZE', 'SyntheticObject', 'make_object', 'make_objects',
-    'model_diameter', 'encode_png'
+    'encode_png'
 ]

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 import numpy as np
-from scipy.spatial import ConvexHull
-from scipy.spatial.distance import pdist
 
 from ..geometry.rotation import random_rotation, rotation_to
 from ..rendering import Mesh
+from ..structures.bop_models import points_diameter
 from . import meshes
 
 # Kinds cycle over object ids 1, 2, 3, ...: with three objects two are
@@ -62,7 +61,7 @@ class SyntheticObject:
     diameter: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.diameter = model_diameter(self.mesh.vertices)
+        self.diameter = points_diameter(self.mesh.vertices)
 
     @property
     def symmetric(self) -> bool:
@@ -83,12 +82,6 @@ class SyntheticObject:
         if self.symmetries_continuous:
             info['symmetries_continuous'] = self.symmetries_continuous
         return info
-
-
-def model_diameter(vertices: np.ndarray) -> float:
-    """Largest pairwise vertex distance (the two ends lie on the hull)."""
-    v = np.asarray(vertices, dtype=np.float64)
-    return float(pdist(v[ConvexHull(v).vertices]).max())
 
 
 def object_kind(obj_id: int) -> str:
@@ -112,7 +105,7 @@ def make_object(obj_id: int, seed: int) -> SyntheticObject:
         centre[:2] = 0.0  # keep the symmetry axis exactly on x = y = 0
     low, high = DIAMETER_RANGE[kind]
     target = rng.uniform(low, high)
-    scale = target / model_diameter(mesh.vertices)
+    scale = target / points_diameter(mesh.vertices)
     mesh = mesh.transformed(np.eye(3) * scale, -centre * scale)
     # float32-exact vertices: the PLY file stores float32
     mesh.vertices = mesh.vertices.astype(np.float32).astype(np.float64)

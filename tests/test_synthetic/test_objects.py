@@ -10,6 +10,7 @@ from scipy.spatial import cKDTree
 from synthetic_helpers import axis_angle_matrix, brute_force_diameter
 
 from posessl.geometry import geodesic_distance, project_points, random_rotation
+from posessl.structures.bop_models import points_diameter
 from posessl.synthetic import (
     LINEMOD_K,
     encode_png,
@@ -55,6 +56,16 @@ def test_diameter_is_the_largest_vertex_distance(six_objects):
     for o in (six_objects[3], six_objects[4]):
         assert o.diameter == pytest.approx(
             brute_force_diameter(o.mesh.vertices), abs=1e-9)
+
+
+def test_points_diameter_of_hand_cases():
+    """The generator's diameters come from structures' points_diameter:
+    a segment, a flat set (no hull) and no points."""
+    assert points_diameter(np.array([[0.0, 0, 0], [3, 4, 0]])) == 5.0
+    square = np.array([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [5, 5, 0],
+                       [1, 1, 0]])
+    assert points_diameter(square) == pytest.approx(np.sqrt(50))
+    assert points_diameter(np.zeros((0, 3))) == 0.0
 
 
 def test_tube_is_continuously_symmetric_about_its_declared_axis(six_objects):
