@@ -28,8 +28,10 @@ import runpy
 import sys
 from typing import Dict, List, NamedTuple, Optional
 
+from posessl.errors import LauncherError
+
 __all__ = [
-    'LauncherError', 'TOOLS', 'resource_root', 'config_names',
+    'TOOLS', 'resource_root', 'config_names',
     'resolve_config', 'resolve_arguments', 'run_tool', 'main', 'train',
     'test', 'infer', 'make_data', 'pipeline'
 ]
@@ -63,10 +65,6 @@ TOOLS: Dict[str, Tool] = {
     'triplet-views': Tool('analysis/triplet_views.py',
                           "the triplet sampler's view differences"),
 }
-
-
-class LauncherError(Exception):
-    """A command-line mistake the launcher reports in one line."""
 
 
 def resource_root() -> str:

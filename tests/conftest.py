@@ -58,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def egl() -> None:
     """Skip with the renderer's one-line reason where no headless EGL
     context can be made (every test that renders asks for this)."""
-    from posessl.synthetic.render import create_context
+    from posessl.rendering import create_context
 
     try:
         create_context().release()

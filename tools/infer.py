@@ -20,14 +20,15 @@ from typing import List, Optional
 
 import numpy as np
 
-from posessl.apis import InferenceError, PoseInferencer, PosePrediction
-from posessl.datasets.io import read_json
+from posessl.apis import PoseInferencer, PosePrediction
 from posessl.engine.cli import (
     add_model_tool_arguments,
     check_checkpoint,
     load_config,
     run_tool,
 )
+from posessl.errors import InferenceError
+from posessl.structures.io import read_json
 from posessl.visualization import save_png
 
 

@@ -32,17 +32,14 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from posessl.datasets.io import DataError, read_json
-from posessl.engine import (
-    CheckpointError,
-    enable_checkpoint_safety,
-    load_checkpoint_file,
-)
+from posessl.engine import enable_checkpoint_safety, load_checkpoint_file
 from posessl.engine.runner_setup import (
     iteration_schedule_options,
     last_logged_metrics,
 )
+from posessl.errors import CheckpointError, DataError
 from posessl.launcher import resolve_config
+from posessl.structures.io import read_json
 
 #: This script's folder, whose scripts the stages run, and the folder that
 #: holds it and ``configs/`` (the checkout, or ``posessl/.mim``).

@@ -24,12 +24,10 @@ from posessl.datasets.transforms.loading import (
     read_skip_record,
 )
 from posessl.engine import (
-    TrainingStopped,
     enable_checkpoint_safety,
     last_good_checkpoint,
 )
 from posessl.engine.cli import (
-    UserError,
     add_runner_arguments,
     check_checkpoint,
     check_data_roots,
@@ -43,6 +41,7 @@ from posessl.engine.cli import (
     run_tool,
 )
 from posessl.engine.work_dir_lock import WorkDirLock
+from posessl.errors import TrainingStopped, UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,14 +17,10 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import FUNCTIONS, init_default_scope
 
-from posessl.datasets.io import DataError
-from posessl.datasets.transforms import (
-    check_mask,
-    mask_box,
-    read_mask,
-    read_rgb,
-)
+from posessl.datasets.transforms import check_mask, read_mask, read_rgb
 from posessl.datasets.transforms.crop import load_detections
+from posessl.errors import DataError, InferenceError
+from posessl.geometry.crop import mask_box
 from posessl.visualization import PRED_COLOR, draw_pose
 
 from .builders import (
@@ -34,7 +30,7 @@ from .builders import (
     unwrap_dataset_cfg,
 )
 
-__all__ = ['PoseInferencer', 'PosePrediction', 'InferenceError']
+__all__ = ['PoseInferencer', 'PosePrediction']
 
 _LOADERS = ('LoadImageAndMask', 'posessl.LoadImageAndMask')
 _CROPS = ('MaskCenteredCrop', 'posessl.MaskCenteredCrop')
@@ -43,10 +39,6 @@ _QUERY_KEYS = {'image', 'obj_id', 'cam_K', 'mask', 'box', 'detections',
                'scene_id', 'im_id'}
 
 ImageLike = Union[str, np.ndarray]
-
-
-class InferenceError(ValueError):
-    """A bad inference input or setting, in one line naming it."""
 
 
 @dataclass

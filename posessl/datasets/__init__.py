@@ -1,14 +1,15 @@
 """LINEMOD datasets (BOP and DenseFusion layouts), triplets and transforms."""
+from posessl.errors import DataError
+from posessl.structures.bop_models import (
+    CLASSIC_SYMMETRIC_OBJ_IDS,
+    LINEMOD_OBJECTS,
+    load_model_points,
+)
+
 from . import samplers, transforms  # noqa: F401
 from .base import LinemodBaseDataset, evenly_spaced_positions
-from .io import DataError
 from .linemod_bop import LinemodBOPDataset
 from .linemod_densefusion import LinemodDenseFusionDataset
-from .metainfo import (
-                       CLASSIC_SYMMETRIC_OBJ_IDS,
-                       LINEMOD_OBJECTS,
-                       load_model_points,
-)
 from .sequences import SequenceIndex, TripletRule
 from .triplet_dataset import TripletDataset
 

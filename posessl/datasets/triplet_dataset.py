@@ -5,9 +5,9 @@ import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 
+from posessl.errors import DataError
 from posessl.registry import DATASETS
 
-from .io import DataError
 from .sequences import SequenceIndex, TripletRule
 
 __all__ = ['TripletDataset']

@@ -1,4 +1,6 @@
 """Runner-side pieces: checkpoint safety, hooks and model wrappers."""
+from posessl.errors import TrainingStopped
+
 from .checkpoint_safety import (
     CheckpointError,
     check_checkpoint_fits,
@@ -6,7 +8,6 @@ from .checkpoint_safety import (
     last_good_checkpoint,
     load_checkpoint_file,
 )
-from .errors import TrainingStopped
 from .hooks import (
     BopTimeHook,
     CheckpointMatchHook,

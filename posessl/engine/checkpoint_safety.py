@@ -1,37 +1,15 @@
-"""Safe, offline checkpoint loading for MMEngine under torch >= 2.6.
+"""Safe, offline checkpoint loading and atomic saving.
 
-MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``; torch now loads
-with ``weights_only=True`` by default and refuses the few non-tensor globals an
-MMEngine checkpoint pickles (the message hub's ``HistoryBuffer`` and numpy
-scalars and arrays). Rather than switching that safety off,
-:func:`enable_checkpoint_safety` allow-lists exactly those globals.
-``builtins.getattr`` (how pickle stores ``HistoryBuffer.min`` and friends) is
-mapped to :func:`_history_buffer_getattr`, which only returns statistic
-methods of ``HistoryBuffer``; any other global in a checkpoint is still
-refused.
-
-It also replaces MMEngine's checkpoint loaders so that every load (``resume``,
-``load_from``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``) fails
-with one clear line naming the file and the problem, and so that URLs (also
-object storage such as ``s3://``) fail offline with a hint on how to supply a
-local file instead of downloading.
-
-Both change process-wide state (torch's safe globals, MMEngine's
-``CheckpointLoader``), so nothing happens on ``import posessl``: the tools
-call :func:`enable_checkpoint_safety` (idempotent) before they build a Runner,
-and a project that imports posessl keeps its own loaders unless it calls it.
-
-:func:`check_checkpoint_fits` is the one check every entry point runs on a
-loaded state dict before it copies a weight: names, shapes and finite values
-must be the model's (``CheckpointMatchHook`` for the Runner,
-``posessl.apis.load_weights`` outside it).
-
-Checkpoints are written atomically by :class:`AtomicLocalBackend` (the storage
-backend ``posessl_atomic_local`` that ``configs/_base_/default_runtime.py``
-gives the ``CheckpointHook``): the bytes go to a temporary file in the same
-folder, which then replaces the target, so a kill during a save never leaves a
-file that looks finished; a write that fails names the file and the last
-good checkpoint (:func:`last_good_checkpoint`).
+:func:`enable_checkpoint_safety` (idempotent; the tools call it, ``import
+posessl`` does not) allow-lists in ``torch.load(weights_only=True)`` exactly
+the non-tensor globals an MMEngine checkpoint pickles (``HistoryBuffer``,
+numpy scalars and arrays; ``builtins.getattr`` only for ``HistoryBuffer``'s
+statistics), and replaces MMEngine's checkpoint loaders so that every load
+fails in one line naming the file and the problem, URLs offline.
+:func:`check_checkpoint_fits` checks a state dict's names, shapes and finite
+values against the model before any weight is copied.
+:class:`AtomicLocalBackend` (``posessl_atomic_local``) writes a checkpoint to
+a temporary file and renames it into place.
 """
 import os
 import os.path as osp
@@ -57,6 +35,8 @@ from mmengine.fileio.backends import backends as _storage_backends
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from posessl.errors import CheckpointError
+
 __all__ = [
     'enable_checkpoint_safety', 'CheckpointError', 'load_checkpoint_file',
     'check_checkpoint_fits', 'last_good_checkpoint', 'AtomicLocalBackend',
@@ -81,10 +61,6 @@ _URL_PREFIXES = ('http://', 'https://', 'torchvision://', 'modelzoo://',
 #: statistics HistoryBuffer registers on first use; custom ones registered
 #: with ``HistoryBuffer.register_statistics`` are accepted too
 _HISTORY_BUFFER_STATISTICS = {'min', 'max', 'current', 'mean'}
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable, unsafe, or a URL."""
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:

@@ -21,17 +21,12 @@ from mmengine.registry import DefaultScope, Registry
 from mmengine.registry import root as mmengine_root
 
 import posessl.registry as posessl_registry
-from posessl.apis.inferencer import InferenceError
-from posessl.datasets.io import DataError
-from posessl.engine.checkpoint_safety import CheckpointError
-from posessl.engine.errors import TrainingStopped
 from posessl.engine.optim_wrappers import cpu_supports_bf16
 from posessl.engine.runner_setup import amp_dtype_name
-from posessl.engine.work_dir_lock import WorkDirLocked
-from posessl.evaluation.bop_csv import BopCsvError
+from posessl.errors import PosesslError, TrainingStopped, UserError
 
 __all__ = [
-    'UserError', 'add_runner_arguments', 'add_debug_argument',
+    'add_runner_arguments', 'add_debug_argument',
     'add_model_tool_arguments',
     'load_tool_config', 'load_config', 'check_required_keys',
     'check_registered_types', 'check_data_roots', 'check_checkpoint',
@@ -41,10 +36,6 @@ __all__ = [
 ]
 
 T = TypeVar('T')
-
-class UserError(Exception):
-    """A mistake in the command line or config, reported in one line."""
-
 
 class DictAction(MMEngineDictAction):
     """MMEngine's ``--cfg-options`` parser, with argparse's usage error
@@ -395,11 +386,6 @@ def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
             torch.distributed.init_process_group(backend='gloo')
 
 
-
-
-#: posessl's own errors: their message is the whole story
-_OWN_ERRORS = (UserError, CheckpointError, TrainingStopped, DataError,
-               BopCsvError, InferenceError, WorkDirLocked)
 #: built-in errors that are one-line reports when posessl code raised them
 _CHECK_ERRORS = (ValueError, LookupError, TypeError, OSError, RuntimeError)
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -419,7 +405,7 @@ def _raised_in_posessl(err: BaseException) -> bool:
 def is_user_error(err: BaseException) -> bool:
     """Whether ``err`` reports bad input rather than a bug: one of posessl's
     errors, or a built-in error raised by a check in posessl's code."""
-    if isinstance(err, _OWN_ERRORS):
+    if isinstance(err, PosesslError):
         return True
     return isinstance(err, _CHECK_ERRORS) and _raised_in_posessl(err)
 

@@ -21,14 +21,12 @@ import time
 import uuid
 from typing import Optional
 
-__all__ = ['WorkDirLock', 'WorkDirLocked', 'LOCK_NAME']
+from posessl.errors import WorkDirLocked
+
+__all__ = ['WorkDirLock', 'LOCK_NAME']
 
 #: the lock's file name inside the work dir
 LOCK_NAME = '.posessl.lock'
-
-
-class WorkDirLocked(RuntimeError):
-    """The work dir is held by another run (one line naming it)."""
 
 
 def _process_start(pid: int) -> Optional[int]:

@@ -20,21 +20,16 @@ from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 import numpy as np
 
+from posessl.errors import BopCsvError
+
 __all__ = [
-    'BOP_CSV_HEADER', 'BopCsvError', 'write_bop_csv', 'read_bop_csv',
+    'BOP_CSV_HEADER', 'write_bop_csv', 'read_bop_csv',
     'bop_result_filename', 'parse_bop_result_filename'
 ]
 
 BOP_CSV_HEADER = 'scene_id,im_id,obj_id,score,R,t,time'
 _FIELDS = BOP_CSV_HEADER.split(',')
 _NAME_RE = re.compile(r'^([^_/\\]+)_([^_\-/\\]+)-([^_/\\]+)\.csv$')
-
-
-class BopCsvError(ValueError):
-    """A BOP results CSV (or a row meant for one) is malformed.
-
-    The message starts with the file's path (and line number when reading).
-    """
 
 
 def bop_result_filename(method: str, dataset: str, split: str) -> str:

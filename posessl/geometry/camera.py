@@ -1,5 +1,5 @@
 """Pinhole projection and the camera matrix of a crop."""
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -28,21 +28,18 @@ def project_points(points: ArrayLike, R: ArrayLike, t: ArrayLike,
     return uvw[..., :2] / uvw[..., 2:3]
 
 
-def crop_camera_matrix(K: np.ndarray, x0: float, y0: float,
-                       zoom: float) -> np.ndarray:
-    """Camera matrix of a crop whose top-left corner is ``(x0, y0)``.
-
-    The crop takes source pixel ``(x0, y0)`` to output pixel ``(0, 0)`` and
-    scales by ``zoom`` (output pixels per source pixel), i.e.
-    ``u' = zoom * (u - x0)``. Then ``K' = S K`` with
-    ``S = [[zoom, 0, -zoom x0], [0, zoom, -zoom y0], [0, 0, 1]]``.
+def crop_camera_matrix(K: np.ndarray, x0: float, y0: float, zoom: float,
+                       zoom_y: Optional[float] = None) -> np.ndarray:
+    """Camera matrix ``S K`` of the crop ``u' = zoom (u - x0)``,
+    ``v' = zoom_y (v - y0)`` (``zoom_y`` defaults to ``zoom``).
 
     Args:
         K: (3, 3) camera matrix of the source image.
-        x0, y0: top-left corner of the crop in source pixels (may be
+        x0, y0: source pixel that lands on the crop's pixel (0, 0) (may be
             negative or fractional).
-        zoom: output pixels per source pixel.
+        zoom, zoom_y: output pixels per source pixel along x and y.
     """
-    S = np.array([[zoom, 0.0, -zoom * x0], [0.0, zoom, -zoom * y0],
+    zy = zoom if zoom_y is None else zoom_y
+    S = np.array([[zoom, 0.0, -zoom * x0], [0.0, zy, -zy * y0],
                   [0.0, 0.0, 1.0]])
     return S @ np.asarray(K, dtype=np.float64)

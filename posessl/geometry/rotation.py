@@ -1,8 +1,9 @@
-"""Rotation utilities: the one place for rotation maths in posessl.
+"""Rotation maths: the one place for it in posessl.
 
-Every function is torch, batched over leading dimensions, differentiable,
-and works in the dtype it is given (callers that run under autocast should
-pass float32). Conventions:
+The conversions are torch, batched over leading dimensions, differentiable,
+in the dtype given (under autocast pass float32); the pose builders at the
+end (:func:`axis_rotation`, :func:`look_at_rotation`, :func:`rotation_to`,
+:func:`random_rotation`) are numpy. Conventions:
 
 * Rotation matrices act on column vectors: ``x_cam = R @ x_model + t``.
 * Quaternions are **scalar-first** ``(w, x, y, z)``;
@@ -13,13 +14,17 @@ pass float32). Conventions:
 * The 6D representation (Zhou et al., CVPR 2019) is the first two columns of
   ``R`` concatenated: ``(R[:, 0], R[:, 1])``.
 """
+from typing import Sequence
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 __all__ = [
     'geodesic_distance', 'rot6d_to_matrix', 'matrix_to_rot6d',
     'quaternion_to_matrix', 'matrix_to_quaternion', 'axis_angle_to_matrix',
-    'matrix_to_axis_angle', 'svd_orthonormalize', 'skew', 'ray_rotation'
+    'matrix_to_axis_angle', 'svd_orthonormalize', 'skew', 'ray_rotation',
+    'axis_rotation', 'look_at_rotation', 'rotation_to', 'random_rotation'
 ]
 
 
@@ -208,3 +213,50 @@ def ray_rotation(direction: torch.Tensor) -> torch.Tensor:
     K = skew(v)
     eye = torch.eye(3, dtype=d.dtype, device=d.device).expand_as(K)
     return eye + K + (K @ K) / (1 + c)[..., None, None]
+
+
+# ------------------------------------------------- numpy, building poses
+def axis_rotation(axis: int, angle: float) -> np.ndarray:
+    """(3, 3) rotation by ``angle`` (radians) about coordinate axis
+    ``axis`` (0 = x, 1 = y, 2 = z), right-handed."""
+    c, s = np.cos(angle), np.sin(angle)
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    m = np.eye(3)
+    m[i, i] = m[j, j] = c
+    m[i, j], m[j, i] = -s, s
+    return m
+
+
+def look_at_rotation(centre: np.ndarray) -> np.ndarray:
+    """Camera-to-model rotation of a camera at ``centre`` facing the origin.
+
+    OpenCV axes (x right, y down, z forward) as columns in model
+    coordinates, the model's +z up in the image.
+    """
+    forward = -centre / np.linalg.norm(centre)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward], 1)
+
+
+def rotation_to(direction: Sequence[float]) -> np.ndarray:
+    """A (3, 3) rotation taking +z onto ``direction`` (any length; not the
+    smallest such rotation: that is :func:`ray_rotation`)."""
+    d = np.asarray(direction, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(d[0]) < 0.9 else np.array(
+        [0.0, 1.0, 0.0])
+    x = np.cross(helper, d)
+    x /= np.linalg.norm(x)
+    y = np.cross(d, x)
+    return np.stack([x, y, d], 1)
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random (3, 3) rotation (QR of a Gaussian matrix)."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q

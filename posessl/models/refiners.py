@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from posessl.registry import MODELS
+from posessl.rendering import Mesh, Renderer
 from posessl.structures.bop_models import load_model_mesh, model_file
 
 __all__ = ['SilhouetteDepthRefiner']
@@ -16,29 +17,18 @@ class SilhouetteDepthRefiner:
     """Slide each predicted translation along its viewing ray until the
     mesh's silhouette at the predicted rotation covers the mask's area.
 
-    A pose head regresses the depth from a 64 px crop and, with few labels,
-    misses by about 0.5 % of it, while ADD within 0.1 d of a 100 mm object
-    allows 1 %. The object's mask is free (it places the crop) and its
-    pixel count pins the depth down far better: the silhouette's area
-    falls as ``1 / t_z^2``, so with the predicted ``R`` kept,
-    ``t <- t * sqrt(A(R, t) / A_mask)`` matches the areas (``iters`` times:
-    perspective makes the fall-off not exactly quadratic). The direction
-    of ``t`` (the image position of the object) is the head's.
-
-    ``A`` is drawn with the synthetic generator's OpenGL renderer
-    (``Renderer.silhouette``: pixel-centre coverage, the rule of the
-    generator's masks and of BOP's renderer) at ``supersample`` times the
-    image resolution, so it is not quantised like the mask. One headless
-    EGL context per camera and image size, made on first use.
+    With ``R`` kept, ``t <- t * sqrt(A(R, t) / mask_area)``, ``iters``
+    times; ``A`` is the silhouette's pixel count
+    (:meth:`posessl.rendering.Renderer.silhouette`, pixel-centre coverage
+    as in BOP's masks) drawn at ``supersample`` times the image resolution
+    (one EGL context per camera and image size, made on first use).
 
     Each sample needs ``pred_R``, ``pred_t``, ``cam_K``, ``obj_id``,
-    ``ori_shape`` and ``mask_area`` (the loader's mask pixel count). A
-    sample without ``mask_area``, with a non-finite pose, a depth <= 0 or
-    an empty silhouette keeps its pose, as does one whose area ratio asks
-    for a depth change beyond ``max_change`` (a wrong rotation or a mask
-    that is not the object's). The mask must be the whole silhouette: the
-    visible part of an occluded object is smaller, so its depth comes out
-    too far; use the amodal ``mask`` there, or no refiner.
+    ``ori_shape`` and ``mask_area``. It keeps its pose without
+    ``mask_area``, with a non-finite pose, ``t_z <= 0``, an empty
+    silhouette, or a depth change beyond ``max_change``. The mask must be
+    the whole silhouette (an occluded object's visible part puts it too
+    far): use the amodal ``mask`` there, or no refiner.
 
     Args:
         models_dir: BOP models folder with ``obj_<id>.ply`` (6 or 2 digit
@@ -92,9 +82,6 @@ class SilhouetteDepthRefiner:
         """Coverage of the object at pose ``(R, t)`` in the ``(h, w)`` image
         seen by camera ``K``, drawn at ``supersample`` (default: the
         refiner's) times its resolution: a bool ``(s h, s w)`` mask."""
-        from posessl.synthetic.meshes import Mesh
-        from posessl.synthetic.render import Renderer
-
         h, w = (int(v) for v in image_shape[:2])
         s = self.supersample if supersample is None else int(supersample)
         key = (h, w, s, np.asarray(K, np.float64).tobytes())

@@ -13,7 +13,7 @@ from .io import DataError, int_keyed, read_json, require_file
 
 __all__ = [
     'LINEMOD_OBJECTS', 'CLASSIC_SYMMETRIC_OBJ_IDS', 'object_names',
-    'load_model_points', 'load_model_mesh', 'check_diameter',
+    'read_model', 'load_model_points', 'load_model_mesh', 'check_diameter',
     'points_diameter', 'model_file',
     'read_dataset_info', 'default_symmetric', 'names_from_dataset_info',
     'read_bop_models'
@@ -80,27 +80,21 @@ def check_diameter(diameter: float, source: str, obj_id: int) -> float:
 
 
 def points_diameter(points: np.ndarray) -> float:
-    """Largest distance between two of ``points`` (N, 3).
+    """Largest distance between two of ``points`` (N, 3), searched over the
+    convex hull's vertices (over all points for a flat set)."""
+    from scipy.spatial import ConvexHull
+    from scipy.spatial.distance import cdist
 
-    Only the convex hull's vertices can realise the maximum, so the
-    brute-force search runs over those.
-    """
     pts = np.asarray(points, dtype=np.float64)
-    if len(pts) > 4:
-        from scipy.spatial import ConvexHull
-        try:
-            pts = pts[ConvexHull(pts).vertices]
-        except Exception:  # degenerate (flat) point sets keep all points
-            pass
-    best = 0.0
-    for start in range(0, len(pts), 512):
-        block = pts[start:start + 512]
-        d = np.linalg.norm(block[:, None, :] - pts[None, :, :], axis=-1)
-        best = max(best, float(d.max()))
-    return best
+    try:
+        pts = pts[ConvexHull(pts).vertices]
+    except Exception:  # flat, or fewer than four points: keep them all
+        pass
+    return max((float(cdist(pts[start:start + 512], pts).max())
+                for start in range(0, len(pts), 512)), default=0.0)
 
 
-def _read_model(path: str) -> Any:
+def read_model(path: str) -> Any:
     """The trimesh geometry of a PLY model with checked, millimetre
     vertices (one-line errors naming the file)."""
     import trimesh
@@ -143,7 +137,7 @@ def load_model_points(path: str, num_points: int = 3000,
         DataError: the file cannot be parsed, has no vertices, or is in
             metres.
     """
-    vertices = np.asarray(_read_model(path).vertices, dtype=np.float64)
+    vertices = np.asarray(read_model(path).vertices, dtype=np.float64)
     if len(vertices) > num_points:
         rng = np.random.default_rng(seed)
         keep = np.sort(rng.choice(len(vertices), num_points, replace=False))
@@ -158,7 +152,7 @@ def load_model_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
         FileNotFoundError: the model file does not exist.
         DataError: unreadable, no vertices or no faces, or in metres.
     """
-    geom = _read_model(path)
+    geom = read_model(path)
     faces = np.asarray(getattr(geom, 'faces', np.zeros((0, 3))),
                        dtype=np.int64)
     if faces.ndim != 2 or faces.shape[0] == 0 or faces.shape[1] != 3:

@@ -1,25 +1,15 @@
-"""Reading annotation files with errors that name the file and the problem.
-
-Every loader in :mod:`posessl.datasets` goes through these helpers so that a
-broken dataset fails at load time with a short message such as
-``.../scene_gt.json: not valid JSON (line 3, column 5)`` instead of a
-traceback from deep inside ``json`` or ``yaml``.
-"""
+"""Annotation-file readers whose errors name the file and the problem
+(e.g. ``.../scene_gt.json: not valid JSON (line 3, column 5)``)."""
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, TextIO
 
 import yaml
 
-__all__ = ['DataError', 'read_json', 'read_yaml', 'read_frame_ids',
-           'require_file']
+from posessl.errors import DataError
 
-
-class DataError(ValueError):
-    """A dataset file is missing, unreadable or inconsistent.
-
-    The message always starts with the offending file's path.
-    """
+__all__ = ['read_json', 'read_yaml', 'read_frame_ids', 'require_file',
+           'int_keyed']
 
 
 def require_file(path: str, what: str = 'file') -> str:
@@ -37,6 +27,23 @@ def require_file(path: str, what: str = 'file') -> str:
     return path
 
 
+def _load(path: str, what: str, load: Callable[[TextIO], Any]) -> Any:
+    """``load`` an existing text file; errors name the file."""
+    require_file(path, f'{what} file')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return load(f)
+    except json.JSONDecodeError as e:
+        raise DataError(f'{path}: not valid JSON (line {e.lineno}, '
+                        f'column {e.colno}: {e.msg})') from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = f' (line {mark.line + 1})' if mark is not None else ''
+        raise DataError(f'{path}: not valid YAML{where}') from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f'{path}: cannot read ({e})') from None
+
+
 def read_json(path: str) -> Any:
     """Load a JSON file.
 
@@ -44,15 +51,7 @@ def read_json(path: str) -> Any:
         FileNotFoundError: the file does not exist.
         DataError: the file is not valid JSON.
     """
-    require_file(path, 'JSON file')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise DataError(f'{path}: not valid JSON (line {e.lineno}, '
-                        f'column {e.colno}: {e.msg})') from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f'{path}: cannot read ({e})') from None
+    return _load(path, 'JSON', json.load)
 
 
 _YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
@@ -65,16 +64,7 @@ def read_yaml(path: str) -> Any:
         FileNotFoundError: the file does not exist.
         DataError: the file is not valid YAML.
     """
-    require_file(path, 'YAML file')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return yaml.load(f, Loader=_YAML_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        where = f' (line {mark.line + 1})' if mark is not None else ''
-        raise DataError(f'{path}: not valid YAML{where}') from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f'{path}: cannot read ({e})') from None
+    return _load(path, 'YAML', lambda f: yaml.load(f, Loader=_YAML_LOADER))
 
 
 def read_frame_ids(path: str) -> List[int]:

@@ -13,9 +13,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.io import DataError, read_json
-from ..datasets.metainfo import check_diameter, object_names
-from .meshes import Mesh
+from ..errors import DataError
+from ..rendering import Mesh
+from ..structures.bop_models import check_diameter, object_names, read_model
+from ..structures.io import read_json
 from .objects import SyntheticObject
 
 #: A model whose ``models_info`` diameter and vertices disagree by more than
@@ -87,30 +88,21 @@ def load_bop_objects(models_dir: str,
 def _load_object(folder: Path, obj_id: int, info: dict, name: str,
                  info_path: Path) -> BOPObject:
     """One model, with its colours, normals and checked units."""
-    import trimesh
-
     path = folder / f'obj_{obj_id:06d}.ply'
     if not path.is_file():
         raise FileNotFoundError(f'{path}: model file not found (listed in '
                                 f'{info_path})')
-    try:
-        mesh = trimesh.load(str(path), process=False)
-        vertices = np.asarray(mesh.vertices, dtype=np.float64)
-        faces = np.asarray(mesh.faces, dtype=np.int64)
-    except Exception as exc:  # trimesh raises many types for bad files
-        raise DataError(f'{path}: cannot read the model ({exc})') from None
-    if len(vertices) == 0 or len(faces) == 0:
-        raise DataError(f'{path}: the model has no vertices or no faces '
-                        '(a mesh is needed to render it)')
+    mesh = read_model(str(path))  # millimetres, finite vertices
+    faces = np.asarray(getattr(mesh, 'faces', np.zeros((0, 3))), np.int64)
+    if len(faces) == 0:
+        raise DataError(f'{path}: the model has no faces (a mesh is needed '
+                        'to render it)')
     if getattr(mesh.visual, 'kind', None) != 'vertex':
         raise DataError(f'{path}: the model has no vertex colours '
                         '(red/green/blue vertex properties); the renderer '
                         'paints the object with them')
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
     colors = np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.uint8)
-    extent = float(np.ptp(vertices, axis=0).max())
-    if extent < 1.0:
-        raise DataError(f'{path}: the model is {extent:g} units across, '
-                        'which looks like metres; millimetres are expected')
     diameter = check_diameter(info.get('diameter'), str(info_path), obj_id)
     obj = BOPObject(obj_id=obj_id, name=name, kind='bop',
                     mesh=Mesh(vertices, np.asarray(mesh.vertex_normals),

@@ -14,13 +14,9 @@ Layout (like BOP ``lm``: one object per scene, scene id = object id)::
      info.yml, train.txt, test.txt; densefusion/models/obj_<NN>.ply,
      models_info.yml]
 
-By default (``test_recording='same'``) ``train`` and ``test`` are disjoint
-frames of one recording per object, as in LINEMOD's standard split: the
-training frames are a video, the test frames lie between them. With
-``'new'`` the test split is an independent recording. BOP boxes are
-``[x, y, w, h]`` with ``w = x_max - x_min`` (the BOP toolkit's convention);
-``bbox_obj`` and ``px_count_all`` come from the full silhouette on a canvas
-three times the image size, as in BOP.
+BOP boxes are ``[x, y, w, h]`` with ``w = x_max - x_min``; ``bbox_obj`` and
+``px_count_all`` come from the full silhouette on a canvas three times the
+image size, as in BOP.
 """
 import logging
 import os
@@ -31,15 +27,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.transforms.crop import mask_box
-from ..geometry import project_points
+from ..geometry import mask_box, project_points, random_rotation
+from ..rendering import Renderer
 from ..version import __version__
 from .background import clutter_cubemap
 from .bop_objects import load_bop_objects
-from .meshes import random_rotation
 from .objects import SyntheticObject, make_objects
 from .photos import PhotoBackdrop, composite
-from .render import Renderer
 from .trajectory import (
     DISTANCE_RANGE,
     LINEMOD_DISTANCE_RANGE,
@@ -132,12 +126,10 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
             under ``<root>/densefusion``.
         overwrite: allow a non-empty ``out_dir``.
         test_recording: ``'same'`` (LINEMOD's protocol): both splits are
-            frames of one recording per object, the training split a video
-            (every ~4th frame) and the test split frames in between, under
-            the same light; ``train_frames + test_frames`` must fit in the
-            1,200-frame recording. ``'new'``: the test split is a second,
-            independent recording (its own path, light, white balance and
-            sensor noise), a harder test of generalisation than LINEMOD's.
+            disjoint frames of one 1,200-frame recording per object, the
+            training split a video, the test frames in between. ``'new'``:
+            the test split is an independent recording (path, light, white
+            balance, sensor noise).
         models_dir: render these real models instead of procedural ones: a
             BOP models folder (``models_info.json``, vertex-coloured
             ``obj_<id:06d>.ply`` in mm), copied unchanged into the set; the
@@ -146,10 +138,8 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         backgrounds_dir: a folder of real photographs that replace the
             procedural surroundings (see :class:`PhotoBackdrop`).
         lighting: ``'recording'``: one room light per recording, as in
-            LINEMOD (the light fixed to the object, the exposure drifting);
-            ``'random'``: a new light, material, exposure and noise level
-            every frame (:func:`randomised_lighting`), for training data
-            that has to transfer to photographs.
+            LINEMOD; ``'random'``: a new light, material, exposure and noise
+            every frame (:func:`~.trajectory.randomised_lighting`).
         progress: show a tqdm progress bar.
 
     Returns:

@@ -1,64 +1,18 @@
 """Triangle meshes built from primitives, with exact per-vertex normals.
 
-Every builder returns a :class:`Mesh` whose triangles wind counter-clockwise
-seen from outside (``(b - a) x (c - a)`` points out of a closed part) and whose
-normals are the analytic surface normals, so boxes keep sharp edges and
-surfaces of revolution stay smooth. Units are whatever the caller uses; the
-object builders work in a unit scale and scale to millimetres at the end.
+Every builder returns a :class:`~posessl.rendering.Mesh` whose triangles wind
+counter-clockwise seen from outside and whose normals are the analytic
+surface normals (boxes keep sharp edges, surfaces of revolution stay smooth).
+Units are the caller's.
 """
-from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from ..rendering import Mesh
+
 # (r, z) polyline of a surface of revolution about the z axis.
 Profile = Sequence[Tuple[float, float]]
-
-
-@dataclass
-class Mesh:
-    """Indexed triangle mesh with per-vertex normals and colours.
-
-    Attributes:
-        vertices: (N, 3) float64 positions.
-        normals: (N, 3) float64 unit normals.
-        faces: (M, 3) int64 vertex indices, counter-clockwise from outside.
-        colors: (N, 3) uint8 RGB colours (zeros until painted).
-    """
-
-    vertices: np.ndarray
-    normals: np.ndarray
-    faces: np.ndarray
-    colors: np.ndarray = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.vertices = np.asarray(self.vertices, dtype=np.float64)
-        self.normals = _unit(np.asarray(self.normals, dtype=np.float64))
-        self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1, 3)
-        if self.colors is None:
-            self.colors = np.zeros((len(self.vertices), 3), np.uint8)
-
-    def transformed(self, A: np.ndarray, b: Sequence[float] = (0, 0, 0)
-                    ) -> 'Mesh':
-        """Apply ``x -> A x + b``; normals follow by the inverse transpose.
-
-        A reflection (``det A < 0``) reverses the triangle winding so the
-        faces keep pointing outwards.
-        """
-        A = np.asarray(A, dtype=np.float64)
-        verts = self.vertices @ A.T + np.asarray(b, dtype=np.float64)
-        normals = self.normals @ np.linalg.inv(A)
-        faces = self.faces if np.linalg.det(A) > 0 else self.faces[:, ::-1]
-        return Mesh(verts, normals, faces.copy(), self.colors.copy())
-
-    def painted(self, colors: np.ndarray) -> 'Mesh':
-        """Copy of the mesh with new per-vertex RGB colours."""
-        colors = np.asarray(colors)
-        if colors.shape != (len(self.vertices), 3):
-            raise ValueError(f'colors must be ({len(self.vertices)}, 3), '
-                             f'got {colors.shape}')
-        return Mesh(self.vertices.copy(), self.normals.copy(),
-                    self.faces.copy(), colors.astype(np.uint8))
 
 
 def concatenate(meshes: Sequence[Mesh]) -> Mesh:
@@ -224,33 +178,7 @@ def capsule(radius: float, length: float, spacing: float) -> Mesh:
     return lathe([prof], sections)
 
 
-def rotation_to(direction: Sequence[float]) -> np.ndarray:
-    """A rotation taking +z onto ``direction`` (unit vector)."""
-    d = np.asarray(direction, dtype=np.float64)
-    d = d / np.linalg.norm(d)
-    helper = np.array([1.0, 0.0, 0.0]) if abs(d[0]) < 0.9 else np.array(
-        [0.0, 1.0, 0.0])
-    x = np.cross(helper, d)
-    x /= np.linalg.norm(x)
-    y = np.cross(d, x)
-    return np.stack([x, y, d], 1)
-
-
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """Uniformly random rotation matrix (QR of a Gaussian matrix)."""
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
-
-
 def signed_volume(mesh: Mesh) -> float:
     """Enclosed volume (positive when the faces point outwards)."""
     a, b, c = (mesh.vertices[mesh.faces[:, i]] for i in range(3))
     return float(np.einsum('ij,ij->i', a, np.cross(b, c)).sum() / 6.0)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norm > 0, norm, 1.0)

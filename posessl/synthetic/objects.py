@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 import numpy as np
-from scipy.spatial import ConvexHull
-from scipy.spatial.distance import pdist
 
+from ..geometry.rotation import random_rotation, rotation_to
+from ..rendering import Mesh
+from ..structures.bop_models import points_diameter
 from . import meshes
-from .meshes import Mesh
 
 # Kinds cycle over object ids 1, 2, 3, ...: with three objects two are
 # asymmetric and one symmetric; with 15, ten and five.
@@ -61,7 +61,7 @@ class SyntheticObject:
     diameter: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.diameter = model_diameter(self.mesh.vertices)
+        self.diameter = points_diameter(self.mesh.vertices)
 
     @property
     def symmetric(self) -> bool:
@@ -82,12 +82,6 @@ class SyntheticObject:
         if self.symmetries_continuous:
             info['symmetries_continuous'] = self.symmetries_continuous
         return info
-
-
-def model_diameter(vertices: np.ndarray) -> float:
-    """Largest pairwise vertex distance (the two ends lie on the hull)."""
-    v = np.asarray(vertices, dtype=np.float64)
-    return float(pdist(v[ConvexHull(v).vertices]).max())
 
 
 def object_kind(obj_id: int) -> str:
@@ -111,7 +105,7 @@ def make_object(obj_id: int, seed: int) -> SyntheticObject:
         centre[:2] = 0.0  # keep the symmetry axis exactly on x = y = 0
     low, high = DIAMETER_RANGE[kind]
     target = rng.uniform(low, high)
-    scale = target / model_diameter(mesh.vertices)
+    scale = target / points_diameter(mesh.vertices)
     mesh = mesh.transformed(np.eye(3) * scale, -centre * scale)
     # float32-exact vertices: the PLY file stores float32
     mesh.vertices = mesh.vertices.astype(np.float32).astype(np.float64)
@@ -139,7 +133,7 @@ def _gadget(rng: np.random.Generator) -> _Built:
     elif body_kind == 'capsule':
         radius = float(np.mean(ext[1:]))
         body = meshes.capsule(radius, 2.0 - 2 * radius, _SPACING)
-        body = body.transformed(meshes.rotation_to([1.0, 0.0, 0.0]))
+        body = body.transformed(rotation_to([1.0, 0.0, 0.0]))
         ext = np.array([1.0, radius, radius])
     else:
         body = meshes.cylinder(ext[1], 2 * ext[2], _SPACING)
@@ -164,12 +158,12 @@ def _gadget(rng: np.random.Generator) -> _Built:
             length = rng.uniform(0.4, 0.9)
             top = r if part_kind == 'cylinder' else rng.uniform(0.0, 0.5) * r
             part = meshes.cylinder(r, length, _SPACING, top_radius=top)
-            part = part.transformed(meshes.rotation_to(d),
+            part = part.transformed(rotation_to(d),
                                     anchor + 0.4 * length * d)
         else:
             size = scale * rng.uniform(0.25, 0.5, size=3)
             part = meshes.box(size, _SPACING).transformed(
-                meshes.random_rotation(rng), anchor + 0.35 * size.min() * d)
+                random_rotation(rng), anchor + 0.35 * size.min() * d)
         parts.append(part)
     painted = [_paint(p, rng, plain=(i > 0)) for i, p in enumerate(parts)]
     mesh = meshes.concatenate(painted)
@@ -285,7 +279,7 @@ def _paint(mesh: Mesh, rng: np.random.Generator,
         on = np.sin(2 * np.pi * (p @ d) / period + rng.uniform(0, 6.3)) > 0.2
         colors[on] = second
     elif pattern == 'checks':
-        e = meshes.random_rotation(rng)
+        e = random_rotation(rng)
         cell = rng.uniform(0.08, 0.2)
         idx = np.floor((p @ e[:, :2]) / cell).astype(np.int64).sum(1)
         colors[idx % 2 == 1] = second

@@ -14,7 +14,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from ..datasets.io import DataError
+from ..errors import DataError
 from .trajectory import ELEVATION_RANGE
 
 #: File endings taken as photographs.

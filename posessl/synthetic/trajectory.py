@@ -1,28 +1,21 @@
 """Hand-held-like camera paths and slowly varying lighting.
 
 Every quantity is a smooth random signal (white noise through a Gaussian
-filter of a few dozen frames), so frame ``i`` and frame ``i + 1`` are
-neighbouring viewpoints under nearly the same light, while frames far apart
-differ. The object sits at the model origin with +z up; the camera moves
-over the upper hemisphere looking roughly at the object.
-
-A sequence shorter than a LINEMOD recording (``RECORDING_FRAMES``) is that
-recording subsampled evenly, as LINEMOD's own train/test lists subsample
-theirs: a 300-frame sequence is every 4th frame of 1,200 and covers the same
-views, distances and lights (a much shorter training sequence is a piece of
-the recording, see :func:`recording_frames`). Elevation and distance sweep
-their whole ranges in every recording. (The first synthetic default took
-the first ``num`` frames of a slow random walk instead, and its independent
-test sequences left the training distribution: object 1 was seen from
-0.78-1.15 m in training and 1.30-1.37 m in test, object 2 from 0.94-1.39 m
-and 0.64-0.71 m, with test viewing directions a median 27 deg from the
-nearest training one.)
+filter of a few dozen frames): neighbouring frames are neighbouring
+viewpoints under nearly the same light. The object sits at the model origin
+with +z up; the camera moves over the upper hemisphere looking roughly at
+it. A sequence shorter than a recording (``RECORDING_FRAMES``) is that
+recording subsampled evenly (:func:`recording_frames`), as LINEMOD's lists
+subsample theirs; elevation and distance sweep their whole ranges in every
+recording.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
+
+from ..geometry.rotation import axis_rotation, look_at_rotation
 
 #: Length of the hand-held recording every sequence is drawn from (LINEMOD
 #: records about 1,200 frames per object).
@@ -47,12 +40,9 @@ PAN_MAX, TILT_MAX = 27.0, 21.0  # keeps the object centre inside the view
 
 def smooth_noise(rng: np.random.Generator, num: int, std: float,
                  frames: float) -> np.ndarray:
-    """Stationary smooth random signal with standard deviation ``std``.
-
-    White noise filtered by a Gaussian of ``frames`` frames (sigma); its
-    scale is set from the filter's theory, not from the sample, so a short
-    sequence is a prefix-like sample of the same process.
-    """
+    """Stationary smooth random signal with standard deviation ``std``:
+    white noise through a Gaussian of sigma ``frames`` (scaled by theory,
+    not by the sample)."""
     pad = int(4 * frames) + 1
     white = rng.normal(size=num + 2 * pad)
     smooth = gaussian_filter1d(white, frames, mode='constant')[pad:pad + num]
@@ -64,13 +54,9 @@ def recording_frames(num_frames: int,
                      ) -> np.ndarray:
     """Which frames of the recording a ``num_frames`` sequence keeps.
 
-    Evenly spaced indices, ``min((RECORDING_FRAMES - 1) / (num_frames - 1),
-    max_step)`` apart, from frame 0: a sequence long enough spans the whole
-    recording, a shorter one is a piece of it that is still a video
-    (consecutive frames at most ``max_step`` recording frames apart, which
-    the triplet sampler relies on). ``max_step=None`` always spans the
-    recording (a test split needs coverage, not order). A sequence longer
-    than the recording keeps every frame.
+    Evenly spaced from frame 0, ``min((RECORDING_FRAMES - 1) / (num_frames
+    - 1), max_step)`` apart (``max_step=None``: always the whole recording);
+    a sequence longer than the recording keeps every frame.
     """
     if num_frames < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')
@@ -84,13 +70,9 @@ def recording_frames(num_frames: int,
 
 def held_out_frames(train: np.ndarray, num_frames: int,
                     recording_length: int = RECORDING_FRAMES) -> np.ndarray:
-    """``num_frames`` recording frames for a test split of the recording
-    that the ``train`` frames come from (LINEMOD's protocol).
-
-    The test frames are spread evenly over the frames between the first and
-    the last training frame that training does not use, so they lie
-    between training frames; where too few are free there, over the unused
-    frames of the whole ``recording_length`` recording.
+    """``num_frames`` test frames of the recording ``train`` comes from
+    (LINEMOD's protocol): spread evenly over the unused frames between the
+    first and last training frame, else over all unused frames.
 
     Raises:
         ValueError: fewer unused frames than ``num_frames``.
@@ -154,39 +136,13 @@ class CameraPath:
             self.distance)))
 
 
-def look_at_rotation(centre: np.ndarray) -> np.ndarray:
-    """Camera-to-model rotation of a camera at ``centre`` facing the origin.
-
-    OpenCV axes: x right, y down, z forward; the model's +z is up in the
-    image. Columns are the camera axes in model coordinates.
-    """
-    forward = -centre / np.linalg.norm(centre)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    return np.stack([right, down, forward], 1)
-
-
-def _axis_rotation(axis: int, angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    m = np.eye(3)
-    m[i, i] = m[j, j] = c
-    m[i, j], m[j, i] = -s, s
-    return m
-
-
 def recording_path(rng: np.random.Generator, num_frames: int,
                    distance_range: Tuple[float, float] = DISTANCE_RANGE
                    ) -> CameraPath:
     """Every frame of a smooth, hand-held-like recording over the upper
-    hemisphere.
-
-    Azimuth drifts (with wobble), elevation, distance and roll wander
-    smoothly, and a pan/tilt jitter moves the object around the image so it
-    is now and then cut by the border. ``distance_range`` (mm) is the range
-    the camera-to-object distance sweeps.
-    """
+    hemisphere: azimuth drifts, elevation, distance (over
+    ``distance_range``, mm) and roll wander, and a pan/tilt jitter moves the
+    object around the image (now and then cut by the border)."""
     n = int(num_frames)
     if n < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')
@@ -215,9 +171,9 @@ def recording_path(rng: np.random.Generator, num_frames: int,
     t = np.empty((n, 3))
     for i in range(n):
         c2m = (look_at_rotation(centres[i])
-               @ _axis_rotation(2, np.radians(roll[i]))
-               @ _axis_rotation(1, np.radians(pan[i]))
-               @ _axis_rotation(0, np.radians(tilt[i])))
+               @ axis_rotation(2, np.radians(roll[i]))
+               @ axis_rotation(1, np.radians(pan[i]))
+               @ axis_rotation(0, np.radians(tilt[i])))
         R[i] = c2m.T
         t[i] = -c2m.T @ centres[i]
     return CameraPath(R, t, np.mod(azimuth, 360.0), elevation, roll,
@@ -287,14 +243,12 @@ class Lighting:
 def randomised_lighting(rng: np.random.Generator,
                         R: np.ndarray) -> Lighting:
     """A new light, material and exposure for every frame (domain
-    randomisation), for renders that have to transfer to photographs.
+    randomisation) of the rotations ``R`` (N, 3, 3).
 
-    The light comes from the camera's side of the object (uniform over the
-    directions within 80 deg of the optical axis, pointing back at the
-    camera), given to the renderer in the model frame of each frame's
-    rotation ``R`` (N, 3, 3); ambient 0.15-0.7, diffuse 0.3-1.0, specular
-    0-0.6 with shininess 4-64, exposure 0.6-1.5 (log-uniform), white
-    balance +-10 % per channel, sensor noise 1-8 grey levels.
+    The light comes from the camera's side (uniform within 80 deg of the
+    optical axis), in each frame's model frame; ambient 0.15-0.7, diffuse
+    0.3-1.0, specular 0-0.6, shininess 4-64, exposure 0.6-1.5
+    (log-uniform), white balance +-10 %, sensor noise 1-8 grey levels.
     """
     R = np.asarray(R, dtype=np.float64)
     n = len(R)
@@ -318,17 +272,9 @@ def randomised_lighting(rng: np.random.Generator,
 
 def recording_lighting(rng: np.random.Generator, num_frames: int
                        ) -> Lighting:
-    """Room light and camera exposure over every frame of a recording.
-
-    As in LINEMOD, the object stands still in a lit room while the camera
-    moves, so the light is fixed in the model frame up to a small wobble
-    (people moving about); shading then tells the viewpoint. Only the
-    camera's auto-exposure drifts noticeably. (The first synthetic default
-    swung the light by +-60 deg over a recording; relative-viewpoint
-    pretraining learned the light instead of the viewpoint: among frames of
-    similar viewpoint, embedding similarity followed the light direction,
-    Spearman 0.47-0.81.)
-    """
+    """Room light and camera exposure over every frame of a recording:
+    the light fixed in the model frame up to a small wobble (as in LINEMOD,
+    shading tells the viewpoint), the auto-exposure drifting slowly."""
     n = int(num_frames)
     if n < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')

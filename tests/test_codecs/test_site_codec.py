@@ -11,7 +11,7 @@ from mmengine.config import Config
 from scipy.spatial.transform import Rotation
 
 from posessl.codecs import SITECodec
-from posessl.datasets.io import DataError
+from posessl.errors import DataError
 from posessl.geometry import (
     crop_camera_matrix,
     crop_center_ray,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from posessl.datasets.io import DataError
+from posessl.errors import DataError
 from posessl.registry import MODELS, TRANSFORMS
 
 

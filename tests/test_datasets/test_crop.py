@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from posessl.datasets.io import DataError
-from posessl.datasets.transforms import box_center, mask_box, warp_crop
-from posessl.geometry import crop_camera_matrix, project_points
+from posessl.errors import DataError
+from posessl.geometry import box_center, crop_camera_matrix, project_points
 from posessl.registry import TRANSFORMS
 
 from . import builders
@@ -213,25 +212,6 @@ def test_jitter_moves_the_window_within_bounds():
     assert np.all(np.abs(centres[:, 1] - 45.0) <= 1.0 + 1e-9)  # 0.1 * 10
     assert np.all((sizes >= 30 * 0.75 - 1e-9) & (sizes <= 30 * 1.25 + 1e-9))
     assert centres[:, 0].std() > 0.5 and sizes.std() > 2
-
-
-def test_mask_box_and_centre():
-    mask = np.zeros((10, 12), bool)
-    mask[2:5, 3:9] = True  # rows 2..4, columns 3..8
-    assert mask_box(mask) == [3.0, 2.0, 5.0, 2.0]
-    assert box_center(mask_box(mask)) == (5.5, 3.0)
-    with pytest.raises(ValueError, match='empty mask'):
-        mask_box(np.zeros((4, 4), bool))
-
-
-def test_warp_crop_block_average_matches_mean():
-    # zoom 1/4 with an aligned window: each output pixel is close to the
-    # mean of a 4x4 block (block average then identity warp)
-    rng = np.random.default_rng(0)
-    img = rng.uniform(0, 255, (64, 64)).astype(np.float32)
-    out = warp_crop(img, 1.5, 1.5, 0.25, 0.25, 16)
-    blocks = img.reshape(16, 4, 16, 4).mean(axis=(1, 3))
-    np.testing.assert_allclose(out, blocks, atol=1e-3)
 
 
 def test_detections_box_source(tmp_path):

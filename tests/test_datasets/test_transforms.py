@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from posessl.datasets.io import DataError
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
 from posessl.structures.pose_data_sample import PoseDataSample
 

@@ -8,13 +8,17 @@ from scipy.spatial.transform import Rotation
 
 from posessl.geometry import (
     axis_angle_to_matrix,
+    axis_rotation,
     geodesic_distance,
+    look_at_rotation,
     matrix_to_axis_angle,
     matrix_to_quaternion,
     matrix_to_rot6d,
     quaternion_to_matrix,
+    random_rotation,
     ray_rotation,
     rot6d_to_matrix,
+    rotation_to,
     svd_orthonormalize,
 )
 
@@ -210,3 +214,58 @@ def test_ray_rotation_matches_scipy():
     # The optical axis itself gives the identity.
     np.testing.assert_allclose(
         ray_rotation(torch.tensor([0.0, 0.0, 2.0])).numpy(), np.eye(3))
+
+
+# ------------------------------------------------- numpy pose builders
+def test_axis_rotation_turns_the_next_axis_onto_the_one_after():
+    """A quarter turn about x takes y to z, about y z to x, about z x to
+    y (right-handed), and agrees with scipy for any angle."""
+    quarter = np.pi / 2
+    e = np.eye(3)
+    for axis in range(3):
+        turned = axis_rotation(axis, quarter) @ e[(axis + 1) % 3]
+        np.testing.assert_allclose(turned, e[(axis + 2) % 3], atol=1e-15)
+        ref = Rotation.from_rotvec(0.7 * e[axis]).as_matrix()
+        np.testing.assert_allclose(axis_rotation(axis, 0.7), ref,
+                                   atol=1e-15)
+
+
+def test_look_at_rotation_points_the_camera_at_the_origin_with_z_up():
+    centre = np.array([300.0, -400.0, 0.0])  # on the horizon, 500 mm away
+    c2m = look_at_rotation(centre)
+    np.testing.assert_allclose(c2m.T @ c2m, np.eye(3), atol=1e-15)
+    assert np.linalg.det(c2m) == pytest.approx(1.0)
+    # the optical axis (column 2) looks from the centre at the origin
+    np.testing.assert_allclose(c2m[:, 2], [-0.6, 0.8, 0.0], atol=1e-15)
+    # image down (column 1) is model -z: +z is up in the image
+    np.testing.assert_allclose(c2m[:, 1], [0.0, 0.0, -1.0], atol=1e-15)
+    # the origin projects onto the optical axis: x_cam = R (0 - c)
+    np.testing.assert_allclose(c2m.T @ -centre, [0.0, 0.0, 500.0],
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize('direction', [[0, 0, 1], [0, 0, -2], [3, 0, 0],
+                                       [1, -2, 0.5], [0.95, 0.1, 0.0]])
+def test_rotation_to_takes_z_onto_the_direction(direction):
+    R = rotation_to(direction)
+    d = np.asarray(direction, float)
+    np.testing.assert_allclose(R @ [0.0, 0.0, 1.0], d / np.linalg.norm(d),
+                               atol=1e-15)
+    np.testing.assert_allclose(R.T @ R, np.eye(3), atol=1e-15)
+    assert np.linalg.det(R) == pytest.approx(1.0)
+
+
+def test_random_rotation_is_uniform_and_reproducible():
+    rng = np.random.default_rng(0)
+    R = np.stack([random_rotation(rng) for _ in range(4000)])
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1),
+                               np.broadcast_to(np.eye(3), R.shape),
+                               atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+    # Haar measure: E[R] = 0, and the angle's cosine has mean -1/2
+    # (trace = 1 + 2 cos, E[trace] = 0)
+    np.testing.assert_allclose(R.mean(0), np.zeros((3, 3)), atol=0.03)
+    cos = (np.trace(R, axis1=1, axis2=2) - 1) / 2
+    assert cos.mean() == pytest.approx(-0.5, abs=0.02)
+    np.testing.assert_array_equal(random_rotation(np.random.default_rng(5)),
+                                  random_rotation(np.random.default_rng(5)))

@@ -9,15 +9,23 @@ import torch
 from scipy.spatial import cKDTree
 from synthetic_helpers import axis_angle_matrix, brute_force_diameter
 
-from posessl.geometry import geodesic_distance, project_points
+from posessl.geometry import geodesic_distance, project_points, random_rotation
+from posessl.structures.bop_models import points_diameter
 from posessl.synthetic import (
     LINEMOD_K,
-    camera_path,
     encode_png,
-    lighting,
     make_object,
     make_objects,
     meshes,
+)
+from posessl.synthetic.trajectory import (
+    camera_path,
+    held_out_frames,
+    lighting,
+    randomised_lighting,
+    recording_frames,
+    recording_lighting,
+    recording_path,
 )
 
 
@@ -48,6 +56,16 @@ def test_diameter_is_the_largest_vertex_distance(six_objects):
     for o in (six_objects[3], six_objects[4]):
         assert o.diameter == pytest.approx(
             brute_force_diameter(o.mesh.vertices), abs=1e-9)
+
+
+def test_points_diameter_of_hand_cases():
+    """The generator's diameters come from structures' points_diameter:
+    a segment, a flat set (no hull) and no points."""
+    assert points_diameter(np.array([[0.0, 0, 0], [3, 4, 0]])) == 5.0
+    square = np.array([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [5, 5, 0],
+                       [1, 1, 0]])
+    assert points_diameter(square) == pytest.approx(np.sqrt(50))
+    assert points_diameter(np.zeros((0, 3))) == 0.0
 
 
 def test_tube_is_continuously_symmetric_about_its_declared_axis(six_objects):
@@ -168,10 +186,7 @@ def _angle_deg(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
 
 
 def test_recording_frames_subsample_evenly():
-    from posessl.synthetic.trajectory import (
-        RECORDING_FRAMES,
-        recording_frames,
-    )
+    from posessl.synthetic.trajectory import RECORDING_FRAMES
     assert RECORDING_FRAMES == 1200
     keep = recording_frames(300)  # the default training sequence
     assert keep[0] == 0 and keep[-1] == 1199 and len(keep) == 300
@@ -188,7 +203,6 @@ def test_recording_frames_subsample_evenly():
 
 
 def test_held_out_frames_lie_between_the_training_frames():
-    from posessl.synthetic import held_out_frames, recording_frames
     train = recording_frames(300)  # 0, 4, 8, ..., 1199
     test = held_out_frames(train, 100)
     assert len(test) == 100 and len(np.unique(test)) == 100
@@ -211,7 +225,6 @@ def test_held_out_frames_lie_between_the_training_frames():
 
 def test_the_splits_of_one_recording_share_its_path_and_light():
     """``take`` keeps exactly the chosen frames of the full recording."""
-    from posessl.synthetic import recording_lighting, recording_path
     path = recording_path(np.random.default_rng(0), 40)
     light = recording_lighting(np.random.default_rng(1), 40)
     frames = np.array([3, 17, 39])
@@ -277,9 +290,6 @@ def test_lighting_stays_in_range():
 
 
 def test_randomised_lighting_comes_from_the_camera_side():
-    from posessl.synthetic import randomised_lighting
-    from posessl.synthetic.meshes import random_rotation
-
     rng = np.random.default_rng(0)
     R = np.stack([random_rotation(rng) for _ in range(400)])
     light = randomised_lighting(np.random.default_rng(1), R)

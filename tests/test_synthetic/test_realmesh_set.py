@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from posessl.datasets.io import DataError
+from posessl.errors import DataError
 from posessl.geometry import project_points
 from posessl.synthetic import generate_synthetic_linemod
 from posessl.synthetic.bop_objects import load_bop_objects

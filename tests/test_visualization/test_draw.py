@@ -151,7 +151,7 @@ def test_real_ape_model(lmo_sample_root):
     """The real ape model at its annotated pose in a real frame."""
     import json
 
-    from posessl.datasets.metainfo import load_model_points
+    from posessl.structures.bop_models import load_model_points
     points = load_model_points(
         str(lmo_sample_root / 'models' / 'obj_000001.ply'), 1000)
     ann = next(a for a in json.loads(

@@ -26,7 +26,6 @@ import torch
 from mmengine.config import DictAction
 
 import posessl  # noqa: F401  (registers every component)
-from posessl.datasets.io import int_keyed, read_json
 from posessl.engine import enable_checkpoint_safety
 from posessl.engine.cli import (
     UserError,
@@ -36,6 +35,7 @@ from posessl.engine.cli import (
 )
 from posessl.geometry import geodesic_distance
 from posessl.registry import DATA_SAMPLERS, DATASETS
+from posessl.structures.io import int_keyed, read_json
 
 #: Thresholds (degrees) of the "near view" columns.
 NEAR_DEG = (15.0, 30.0)

@@ -1,7 +1,7 @@
 """Data transforms: loading, object-centred crops, augmentation, targets,
 packing."""
 from .background import MaskBackground
-from .crop import MaskCenteredCrop, box_center, mask_box, warp_crop
+from .crop import MaskCenteredCrop
 from .formatting import PackPoseInputs
 from .loading import LoadImageAndMask, check_mask, read_mask, read_rgb
 from .photometric import PhotometricAug
@@ -11,6 +11,5 @@ __all__ = [
     'check_mask',
     'LoadImageAndMask', 'MaskCenteredCrop',
     'MaskBackground', 'PhotometricAug', 'GeneratePoseTarget',
-    'PackPoseInputs',
-    'box_center', 'mask_box', 'warp_crop', 'read_rgb', 'read_mask'
+    'PackPoseInputs', 'read_rgb', 'read_mask'
 ]

@@ -4,9 +4,8 @@ from typing import Sequence
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
-
-from ..io import DataError
 
 __all__ = ['MaskBackground']
 

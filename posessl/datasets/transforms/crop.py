@@ -1,15 +1,5 @@
-"""Object-centred crops that keep an exact camera matrix.
-
-Conventions (``docs/architecture.md``): pixel centres sit at integer
-coordinates. Boxes ``[x, y, w, h]`` follow the BOP toolkit: ``(x, y)`` is
-the first pixel and ``w`` the last column minus the first (likewise ``h``),
-so a box's centre is ``(x + w / 2, y + h / 2)``.
-A crop is the affine map ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``
-with ``x0 = cx - (out_size - 1) / (2 zoom_x)`` (likewise ``y0``): the crop
-centre ``(cx, cy)`` lands on the output's centre ``(out_size - 1) / 2`` and
-``crop_K = crop_camera_matrix(cam_K, x0, y0, zoom)`` projects model points
-straight onto the crop's pixels.
-"""
+"""``MaskCenteredCrop``: a square crop around the object with its exact
+camera matrix (the maths lives in :mod:`posessl.geometry.crop`)."""
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,117 +7,21 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from posessl.datasets.io import DataError, read_json
+from posessl.errors import DataError
 from posessl.geometry import crop_camera_matrix
+from posessl.geometry.crop import (
+    box_center,
+    mask_box,
+    warp_crop,
+    window_origin,
+)
 from posessl.registry import TRANSFORMS
+from posessl.structures.io import read_json
 
-__all__ = [
-    'MaskCenteredCrop', 'box_center', 'mask_box', 'warp_crop',
-    'crop_matrix', 'load_detections'
-]
+__all__ = ['MaskCenteredCrop', 'load_detections']
 
 _MODES = ('center', 'zoom', 'resize', 'full')
 _BOX_SOURCES = ('mask', 'bbox', 'detections')
-
-
-def box_center(bbox: Sequence[float]) -> Tuple[float, float]:
-    """Centre ``(cx, cy)`` of a box ``[x, y, w, h]`` (BOP convention)."""
-    x, y, w, h = (float(v) for v in bbox)
-    return x + w / 2.0, y + h / 2.0
-
-
-def mask_box(mask: np.ndarray) -> List[float]:
-    """Box ``[x, y, w, h]`` of a mask's True pixels (BOP convention:
-    ``w`` = last column - first column).
-
-    Raises:
-        ValueError: the mask is empty.
-    """
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        raise ValueError('empty mask')
-    return [
-        float(cols[0]),
-        float(rows[0]),
-        float(cols[-1] - cols[0]),
-        float(rows[-1] - rows[0])
-    ]
-
-
-def crop_matrix(cam_K: np.ndarray, x0: float, y0: float, zoom_x: float,
-                zoom_y: float) -> np.ndarray:
-    """Camera matrix of a crop with per-axis zoom.
-
-    :func:`posessl.geometry.crop_camera_matrix` with ``zoom_x``; for a
-    non-uniform zoom its second row is rescaled by ``zoom_y / zoom_x``.
-    """
-    K = crop_camera_matrix(cam_K, x0, y0, zoom_x)
-    if zoom_y != zoom_x:
-        K[1] *= zoom_y / zoom_x
-    return K
-
-
-def warp_crop(img: np.ndarray,
-              x0: float,
-              y0: float,
-              zoom_x: float,
-              zoom_y: float,
-              out_size: int,
-              interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Apply ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``.
-
-    Pixels outside the image are zero. With linear interpolation and a
-    zoom of 1/2 or less the source is first block-averaged by the integer
-    factor ``floor(1 / zoom)`` (``cv2.INTER_AREA``), with the affine map
-    adjusted exactly, so that shrinking does not alias; the remaining
-    ``cv2.warpAffine`` then shrinks by less than 2.
-
-    Args:
-        img: (H, W) or (H, W, C) image.
-        x0, y0: Source position of the output's pixel (0, 0).
-        zoom_x, zoom_y: Output pixels per source pixel.
-        out_size: Output width and height.
-        interpolation: ``cv2.INTER_LINEAR`` or ``cv2.INTER_NEAREST``.
-
-    Returns:
-        (out_size, out_size[, C]) image of ``img``'s dtype.
-    """
-    fx = max(1, int(math.floor(1.0 / zoom_x + 1e-9)))
-    fy = max(1, int(math.floor(1.0 / zoom_y + 1e-9)))
-    dsize = (out_size, out_size)
-    if interpolation == cv2.INTER_NEAREST or (fx == 1 and fy == 1):
-        M = np.array([[zoom_x, 0.0, -zoom_x * x0],
-                      [0.0, zoom_y, -zoom_y * y0]])
-        return cv2.warpAffine(img, M, dsize, flags=interpolation,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    # Blocks of fx x fy source pixels, placed so that block centres fall on
-    # the output's sampling grid where the offsets allow it, covering the
-    # source region the output needs plus one block on each side.
-    rx0, nbx = _blocks(x0, zoom_x, fx, out_size)
-    ry0, nby = _blocks(y0, zoom_y, fy, out_size)
-    roi = np.zeros((nby * fy, nbx * fx) + img.shape[2:], dtype=img.dtype)
-    h, w = img.shape[:2]
-    sx0, sy0 = max(rx0, 0), max(ry0, 0)
-    sx1, sy1 = min(rx0 + nbx * fx, w), min(ry0 + nby * fy, h)
-    if sx1 > sx0 and sy1 > sy0:
-        roi[sy0 - ry0:sy1 - ry0, sx0 - rx0:sx1 - rx0] = img[sy0:sy1, sx0:sx1]
-    small = cv2.resize(roi, (nbx, nby), interpolation=cv2.INTER_AREA)
-    # Small pixel j has its centre at source rx0 + fx j + (fx - 1) / 2.
-    M = np.array(
-        [[zoom_x * fx, 0.0, zoom_x * (rx0 + (fx - 1) / 2.0 - x0)],
-         [0.0, zoom_y * fy, zoom_y * (ry0 + (fy - 1) / 2.0 - y0)]])
-    return cv2.warpAffine(small, M, dsize, flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
-
-def _blocks(x0: float, zoom: float, f: int, out_size: int) -> Tuple[int, int]:
-    """First source pixel and number of the blocks of :func:`warp_crop`."""
-    first = x0 - 0.5 / zoom - f  # leftmost source position needed
-    last = x0 + (out_size - 0.5) / zoom + f  # rightmost
-    aligned = round(x0 - (f - 1) / 2.0)  # a block centred near x0
-    start = aligned - f * int(math.ceil((aligned - first) / f))
-    return int(start), int(math.ceil((last - start) / f)) + 1
 
 
 def load_detections(path: str) -> Dict[Tuple[int, int, int], List[float]]:
@@ -248,7 +142,12 @@ class MaskCenteredCrop(BaseTransform):
                                  'detections_file')
             self.detections = load_detections(detections_file)
 
-    def _box(self, results: dict) -> List[float]:
+    def object_box(self, results: dict) -> List[float]:
+        """The object's box ``[x, y, w, h]`` from ``box_source``.
+
+        Raises:
+            DataError: no detection of the object, an empty mask or box.
+        """
         if self.box_source == 'detections':
             key = (int(results['scene_id']), int(results['im_id']),
                    int(results['obj_id']))
@@ -296,7 +195,7 @@ class MaskCenteredCrop(BaseTransform):
             h, w = results['img'].shape[:2]
             zoom = self.out_size / max(h, w)
             return (w - 1) / 2.0, (h - 1) / 2.0, zoom, zoom
-        return self.window(self._box(results))
+        return self.window(self.object_box(results))
 
     def record_window(self, results: dict, cx: float, cy: float, zx: float,
                       zy: float) -> Tuple[float, float]:
@@ -305,14 +204,14 @@ class MaskCenteredCrop(BaseTransform):
         in ``'resize'`` mode) and return the window's origin ``(x0, y0)``
         in source pixels."""
         out = self.out_size
-        x0 = cx - (out - 1) / (2.0 * zx)
-        y0 = cy - (out - 1) / (2.0 * zy)
+        x0, y0 = window_origin(cx, cy, zx, zy, out)
         zoom = math.sqrt(zx * zy)
         results['img_shape'] = (out, out)
         results['crop_center'] = (float(cx), float(cy))
         results['zoom'] = float(zoom)
         results['crop_size'] = float(out / zoom)
-        results['crop_K'] = crop_matrix(results['cam_K'], x0, y0, zx, zy)
+        results['crop_K'] = crop_camera_matrix(results['cam_K'], x0, y0, zx,
+                                               zy)
         if self.mode == 'resize':
             results['zoom_xy'] = (float(zx), float(zy))
         return x0, y0

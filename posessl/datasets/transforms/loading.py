@@ -9,7 +9,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
-from posessl.datasets.io import DataError
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
 
 __all__ = [

@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from posessl.codecs import SITECodec
 from posessl.registry import CODECS, TRANSFORMS
-from posessl.structures.io import DataError
+from posessl.errors import DataError
 
 __all__ = ['GeneratePoseTarget']
 

@@ -10,7 +10,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from posessl.engine.checkpoint_safety import ATOMIC_BACKEND
-from posessl.engine.errors import TrainingStopped
+from posessl.errors import TrainingStopped
 from posessl.registry import HOOKS
 
 

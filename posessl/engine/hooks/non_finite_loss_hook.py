@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from posessl.engine.checkpoint_safety import last_good_checkpoint
-from posessl.engine.errors import TrainingStopped
+from posessl.errors import TrainingStopped
 from posessl.registry import HOOKS
 
 

@@ -38,12 +38,9 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
-from posessl.datasets import DataError
-from posessl.datasets.transforms import (
-    LoadImageAndMask,
-    MaskCenteredCrop,
-    warp_crop,
-)
+from posessl.datasets.transforms import LoadImageAndMask, MaskCenteredCrop
+from posessl.errors import DataError
+from posessl.geometry import warp_crop, window_origin
 from posessl.registry import DATASETS
 
 __all__ = ['FrameCacheDataset', 'cache_key', 'window_in_cache']
@@ -220,8 +217,7 @@ class FrameCacheDataset:
     def _cached_origin(self, cx: float, cy: float, zx: float,
                        zy: float) -> Tuple[float, float]:
         """Source position of the cached crop's pixel (0, 0)."""
-        half = (self.cache_size - 1) / 2.0
-        return cx - half / zx, cy - half / zy
+        return window_origin(cx, cy, zx, zy, self.cache_size)
 
     def _build(self, infos: List[dict], path: str) -> None:
         """Decode and crop every frame into ``path`` (temp, then rename)."""
@@ -278,7 +274,7 @@ class FrameCacheDataset:
         results = self.loader(info)
         if results is None:
             return None
-        box = self.crop._box(results)
+        box = self.crop.object_box(results)
         cx, cy, zx, zy = self._base_window(box)
         x0, y0 = self._cached_origin(cx, cy, zx, zy)
         size = self.cache_size

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from posessl.datasets import DataError
-from posessl.datasets.transforms import box_center
-from posessl.datasets.transforms.crop import crop_matrix
+from posessl.errors import DataError
+from posessl.geometry import box_center, crop_camera_matrix
 from posessl.registry import DATASETS
 from projects.frame_cache.frame_cache import (
     FrameCacheDataset,
@@ -46,8 +45,9 @@ def test_window_in_cache_composes_the_camera_exactly():
     cached_win = (101.3, 57.9, 0.41, 0.41)
     window = (112.0, 66.25, 0.47, 0.39)
     x0c, y0c, rx, ry = window_in_cache(cached_win, window)
-    composed = crop_matrix(crop_matrix(K, *cached_win), x0c, y0c, rx, ry)
-    np.testing.assert_allclose(composed, crop_matrix(K, *window),
+    composed = crop_camera_matrix(crop_camera_matrix(K, *cached_win), x0c,
+                                  y0c, rx, ry)
+    np.testing.assert_allclose(composed, crop_camera_matrix(K, *window),
                                rtol=0, atol=1e-9)
     # a source point lands on the same output pixel either way
     u = 150.0

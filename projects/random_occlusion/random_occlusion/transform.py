@@ -4,7 +4,7 @@ from typing import Tuple
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from posessl.datasets import DataError
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
 
 __all__ = ['RandomOcclusion', 'occlude']

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from posessl.datasets import DataError
+from posessl.errors import DataError
 from projects.random_occlusion.random_occlusion import RandomOcclusion, occlude
 
 

@@ -1,33 +1,34 @@
 """Headless OpenGL (moderngl on EGL) renderer with the OpenCV camera model.
 
-One frame is two draws into one framebuffer: the background (each pixel's
-viewing ray looks up the sequence's clutter cube map) and the object
-(Phong-lit vertex colours). Colour attachment 0 holds RGB plus the object's
-exact coverage in alpha (no anti-aliasing, so the mask is exact); attachment
-1 holds the camera-space z in mm (0 on the background). Sensor noise is a
-per-pixel hash, so the output is a pure function of the inputs.
-
-Camera convention (OpenCV): pixel ``(u, v)`` with integer pixel centres,
-``u = fx x / z + cx``. The projection maps ``u`` to window ``x = u + 0.5``
-and ``v`` to window ``y = v + 0.5``, so the framebuffer's first row (read
-back first) is image row 0. That mirrors y, which turns the outward faces
-clockwise on screen (``front_face = 'cw'``). GLSL matrices are column-major:
-numpy matrices are uploaded transposed.
+A frame is the background (each pixel's viewing ray looks up a cube map)
+and the object (Phong-lit vertex colours) in one framebuffer: RGB plus the
+object's exact coverage (no anti-aliasing) and, optionally, camera z in mm.
+Sensor noise is a per-pixel hash: the output is a pure function of the
+inputs. Pixel ``(u, v)`` has its centre at integer coordinates
+(``u = fx x / z + cx``) and image row 0 is the framebuffer's first row.
 """
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
-from .meshes import Mesh
+from .mesh import Mesh
 
 if TYPE_CHECKING:  # pragma: no cover
     import moderngl
+
+__all__ = ['Renderer', 'projection_matrix', 'create_context', 'EGL_HELP']
 
 EGL_HELP = ('install the system libraries libegl1, libgl1 and '
             'libgl1-mesa-dri (apt-get install libegl1 libgl1 '
             'libgl1-mesa-dri)')
 
-_NOISE_GLSL = '''
+# what both colour passes declare: exposure, noise and the two attachments
+_FRAGMENT_COMMON = '''
+uniform vec3 gain;
+uniform float noise_std;
+uniform uint seed;
+layout(location = 0) out vec4 out_color;
+layout(location = 1) out float out_z;
 uint hash_u(uint x) {
     x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU;
     x ^= x >> 16; return x;
@@ -73,16 +74,11 @@ uniform float ambient;
 uniform float diffuse;
 uniform float specular;
 uniform float shininess;
-uniform vec3 gain;
-uniform float noise_std;
-uniform uint seed;
 in vec3 v_pos;
 in vec3 v_normal;
 in vec3 v_color;
 in float v_z;
-layout(location = 0) out vec4 out_color;
-layout(location = 1) out float out_z;
-''' + _NOISE_GLSL + '''
+''' + _FRAGMENT_COMMON + '''
 void main() {
     vec3 n = normalize(v_normal);
     float lambert = max(dot(n, light_dir), 0.0);
@@ -107,12 +103,7 @@ _BACKGROUND_FS = '''
 #version 330
 uniform mat3 ray_matrix;
 uniform samplerCube environment;
-uniform vec3 gain;
-uniform float noise_std;
-uniform uint seed;
-layout(location = 0) out vec4 out_color;
-layout(location = 1) out float out_z;
-''' + _NOISE_GLSL + '''
+''' + _FRAGMENT_COMMON + '''
 void main() {
     vec3 ray = ray_matrix * vec3(gl_FragCoord.xy - 0.5, 1.0);
     vec3 c = texture(environment, ray).rgb * gain;
@@ -138,12 +129,9 @@ void main() { out_mask = 1.0; }
 
 def projection_matrix(K: np.ndarray, width: int, height: int, near: float,
                       far: float) -> np.ndarray:
-    """OpenGL clip matrix of the OpenCV camera ``K`` (rows top-down).
-
-    ``x_ndc = (2 (u + 0.5) / width) - 1`` and likewise for ``v``, with
-    ``u = fx x / z + s y / z + cx``; depth maps ``[near, far]`` (mm) to
-    ``[-1, 1]``.
-    """
+    """OpenGL clip matrix of the OpenCV camera ``K`` (rows top-down):
+    ``x_ndc = 2 (u + 0.5) / width - 1`` (likewise ``v``), depth
+    ``[near, far]`` (mm) to ``[-1, 1]``."""
     fx, s, cx = K[0]
     fy, cy = K[1, 1], K[1, 2]
     return np.array([
@@ -155,17 +143,16 @@ def projection_matrix(K: np.ndarray, width: int, height: int, near: float,
 
 
 def create_context() -> 'moderngl.Context':
-    """A standalone headless EGL context, or one clear error line.
+    """A standalone headless EGL context.
 
     Raises:
-        RuntimeError: naming the system libraries to install where EGL is
-            missing.
+        RuntimeError: one line naming the system libraries to install.
     """
     try:
         import moderngl
     except ImportError as exc:  # pragma: no cover - listed dependency
         raise RuntimeError(
-            f'the synthetic generator needs moderngl ({exc}); '
+            f'the renderer needs moderngl ({exc}); '
             'pip install moderngl') from None
     try:
         return moderngl.create_standalone_context(backend='egl')
@@ -184,8 +171,7 @@ class Renderer:
         width, height: image size in pixels.
         K: (3, 3) camera matrix.
         near, far: clipping range in mm.
-        with_depth: keep the camera-z attachment (``render`` returns None
-            for the depth otherwise, and fills fewer bytes per pixel).
+        with_depth: also render camera z (else ``render``'s depth is None).
     """
 
     def __init__(self, width: int, height: int, K: np.ndarray,
@@ -282,7 +268,8 @@ class Renderer:
             (0 off the object; None without ``with_depth``).
         """
         if self._object_vao is None or self._environment is None:
-            raise RuntimeError('call set_mesh and set_environment first')
+            raise RuntimeError('Renderer.render: call set_mesh and '
+                               'set_environment first')
         ctx = self.ctx
         R = np.asarray(R, dtype=np.float64)
         t = np.asarray(t, dtype=np.float64)
@@ -309,7 +296,7 @@ class Renderer:
         self._background_vao.render(self._moderngl.TRIANGLES)
 
         ctx.enable(self._moderngl.DEPTH_TEST | self._moderngl.CULL_FACE)
-        ctx.front_face = 'cw'
+        ctx.front_face = 'cw'  # rows top-down mirror y: outward faces turn cw
         ctx.cull_face = 'back'
         prog = self._object_prog
         prog['mvp'].write(_mat(proj @ model_view))
@@ -348,7 +335,7 @@ class Renderer:
         ``px_count_all``).
         """
         if self._object_vao is None:
-            raise RuntimeError('call set_mesh first')
+            raise RuntimeError('Renderer.silhouette: call set_mesh first')
         w, h = self.width + 2 * pad_x, self.height + 2 * pad_y
         if self._big_fbo is None or self._big_fbo.size != (w, h):
             if self._big_fbo is not None:

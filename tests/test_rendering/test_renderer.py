@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from posessl.geometry import project_points
-from posessl.synthetic import LINEMOD_K, Renderer, projection_matrix
-from posessl.synthetic import render as render_module
+from posessl.rendering import Mesh, Renderer, projection_matrix
+from posessl.rendering import renderer as render_module
 from posessl.synthetic.meshes import box, grid_patch
+from tests.cameras import LINEMOD_K
 
 # every test here renders: skipped with the reason where EGL is missing
 pytestmark = pytest.mark.usefixtures('egl')
@@ -162,8 +163,6 @@ def test_full_silhouette_matches_real_bop_annotations(renderer,
     import json
 
     import trimesh
-
-    from posessl.synthetic.meshes import Mesh
 
     scene = lmo_sample_root / 'test' / '000002'
     gt = json.loads((scene / 'scene_gt.json').read_text())
