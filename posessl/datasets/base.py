@@ -6,7 +6,7 @@ Both loaders produce the same data-info schema (``docs/architecture.md``)::
     obj_id, scene_id, im_id, ori_shape
 
 and the same metainfo (dataset_name, obj_ids, classes, diameters,
-symmetric_obj_ids, model_points, units).
+symmetric_obj_ids, model_points, models_dir, units).
 
 Deterministic rules (documented here once, used by both loaders):
 
@@ -218,6 +218,9 @@ class LinemodBaseDataset(BaseDataset):
                                      self.num_model_points)
                 for i in self.obj_ids
             },
+            # where ObjectTable.from_models_dir reads every object (None
+            # without a BOP models folder)
+            models_dir=info.get('models_dir'),
             units='mm')
         if metainfo:
             self._metainfo.update(metainfo)

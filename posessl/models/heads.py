@@ -70,9 +70,9 @@ def object_rows(objects: Optional[ObjectTable], lookup: torch.Tensor,
     clear error; elsewhere its row is the NaN row and its losses are NaN.
     ``head`` names the head in the error."""
     if objects is None:
-        raise KeyError(f'{head} has no objects; call '
-                       'model.set_dataset_meta(dataset.metainfo) first '
-                       '(DatasetMetaHook does this before train/val/test)')
+        raise KeyError(f'{head} has no objects; build the model with '
+                       'objects=dict(models_dir=<BOP models folder>) (a '
+                       "config's model.objects)")
     obj_id = stack_field(data_samples, 'obj_id', 'PackPoseInputs '
                          'packs it from the dataset')
     rows = objects.rows(obj_id, lookup)
@@ -81,7 +81,7 @@ def object_rows(objects: Optional[ObjectTable], lookup: torch.Tensor,
         raise KeyError(
             f'no model points for obj_id {int(obj_id[bad])} (image '
             f'{_sample_name(data_samples[bad])}); the model knows '
-            f'{list(objects.obj_ids)} (from model.set_dataset_meta)')
+            f'{list(objects.obj_ids)} (from its objects=)')
     return rows
 
 
