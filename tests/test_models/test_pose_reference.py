@@ -41,8 +41,8 @@ def _model(depth_ref: str) -> torch.nn.Module:
         dict(type='PoseRegressor',
              backbone=dict(type='TorchvisionResNet', depth=18),
              head=dict(type='PoseRegressionHead', hidden_channels=32,
-                       depth_ref=depth_ref, depth_scale=150.0)))
-    model.set_dataset_meta(dataset_meta())
+                       depth_ref=depth_ref, depth_scale=150.0),
+             objects=dataset_meta()))
     return model
 
 
