@@ -210,9 +210,11 @@ class ADDMetric(BaseMetric):
                 cam_K=_array(sample, 'cam_K', (3, 3))))
 
     # ------------------------------------------------------------ objects
-    def _object_table(self) -> ObjectTable:
-        """The objects of ``models_dir``, else of ``dataset_meta``'s
-        ``models_dir``, else of its model points and diameters."""
+    @property
+    def objects(self) -> ObjectTable:
+        """The objects it scores with: those of ``models_dir``, else of
+        ``dataset_meta``'s ``models_dir``, else of its model points and
+        diameters."""
         meta = self.dataset_meta or {}
         folder = self.models_dir or meta.get('models_dir')
         if folder:
@@ -227,7 +229,7 @@ class ADDMetric(BaseMetric):
 
     def _checked_table(self, obj_ids: Sequence[int]) -> ObjectTable:
         """The object table, which must hold every one of ``obj_ids``."""
-        table = self._object_table()
+        table = self.objects
         for obj_id in obj_ids:
             if obj_id not in table:
                 raise ValueError(
