@@ -361,7 +361,8 @@ def test_clear_errors():
     metric.process({}, [dict(obj_id=4, img_path='/a.png', pred_R=np.eye(3),
                              pred_t=np.zeros(3), gt_R=np.eye(3),
                              gt_t=np.ones(3), cam_K=CAM_K)])
-    with pytest.raises(ValueError, match='needs model points and diam'):
+    with pytest.raises(ValueError, match="needs the objects: the dataset "
+                       "metainfo .* must hold 'models_dir' or"):
         metric.compute_metrics(metric.results)
     metric.dataset_meta = FakePoseDataset().metainfo
     with pytest.raises(ValueError, match='no model points .* object 4'):
