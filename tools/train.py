@@ -36,7 +36,7 @@ from posessl.engine.cli import (
     make_work_dir,
     run_tool,
 )
-from posessl.engine.hooks import skipped_report
+from posessl.engine.hooks.skipped_samples_hook import REASONS_KEY, TOTAL_KEY
 from posessl.engine.work_dir_lock import WorkDirLock
 
 
@@ -130,12 +130,16 @@ def run(cfg) -> None:
 
 
 def report_skipped(runner: Runner) -> None:
-    """One warning with the total of skipped samples that
-    ``SkippedSamplesHook`` kept in the message hub (a resumed run keeps
+    """One warning with the total of skipped samples and the first reasons
+    that ``SkippedSamplesHook`` kept in the message hub (a resumed run keeps
     counting), or nothing when every sample could be read."""
-    line = skipped_report(runner.message_hub)
-    if line:
-        runner.logger.warning(line)
+    total = int(runner.message_hub.get_info(TOTAL_KEY, 0) or 0)
+    if total:
+        reasons = list(runner.message_hub.get_info(REASONS_KEY, []))
+        more = '; ...' if total > len(reasons) else ''
+        runner.logger.warning(
+            f'{total} training samples were skipped as unreadable (each '
+            f"named in a warning of the log): {'; '.join(reasons)}{more}")
 
 
 def main(argv=None) -> None:

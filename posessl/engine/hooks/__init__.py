@@ -4,10 +4,10 @@ from .interrupt_hook import InterruptHook
 from .log_test_metrics_hook import LogTestMetricsHook, scalar_metrics
 from .non_finite_loss_hook import NonFiniteLossHook
 from .pose_visualization_hook import PoseVisualizationHook, sample_name
-from .skipped_samples_hook import SkippedSamplesHook, skipped_report
+from .skipped_samples_hook import SkippedSamplesHook
 
 __all__ = [
     'BopTimeHook', 'CheckpointMatchHook', 'InterruptHook',
     'LogTestMetricsHook', 'NonFiniteLossHook', 'PoseVisualizationHook',
-    'SkippedSamplesHook', 'sample_name', 'scalar_metrics', 'skipped_report'
+    'SkippedSamplesHook', 'sample_name', 'scalar_metrics'
 ]

@@ -2,12 +2,11 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.logging import MessageHub
 
 from posessl.datasets.transforms.loading import SKIPPED_KEY
 from posessl.registry import HOOKS
 
-__all__ = ['SkippedSamplesHook', 'skipped_report']
+__all__ = ['SkippedSamplesHook', 'TOTAL_KEY', 'REASONS_KEY']
 
 #: Message hub runtime info: the number of skipped samples so far, and the
 #: reasons of the first :data:`SHOWN` of them.
@@ -25,7 +24,7 @@ class SkippedSamplesHook(Hook):
     after each training iteration this hook adds them to the runner's
     message hub: ``skipped_samples`` (the total; saved with the checkpoint,
     so a resumed run keeps counting) and ``skipped_reasons`` (the first
-    three). ``tools/train.py`` ends with :func:`skipped_report`.
+    three), which ``tools/train.py`` reports at the end.
     """
 
     priority = 'NORMAL'
@@ -44,14 +43,3 @@ class SkippedSamplesHook(Hook):
         shown = list(hub.get_info(REASONS_KEY, []))
         hub.update_info(REASONS_KEY, (shown + reasons)[:SHOWN])
 
-
-def skipped_report(message_hub: MessageHub) -> Optional[str]:
-    """One line with the total of skipped samples and the first reasons,
-    or None when none was skipped."""
-    total = int(message_hub.get_info(TOTAL_KEY, 0) or 0)
-    if not total:
-        return None
-    shown = '; '.join(message_hub.get_info(REASONS_KEY, []))
-    more = '; ...' if total > SHOWN else ''
-    return (f'{total} training samples were skipped as unreadable (each '
-            f'named in a warning of the log): {shown}{more}')
