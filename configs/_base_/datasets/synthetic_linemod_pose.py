@@ -9,7 +9,8 @@
 # test recording (measured on the synthetic default, see docs/results.md).
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/synthetic_linemod'
-models_dir = f'{data_root}/models'  # the objects: model.objects, the metric, the pictures
+# the objects (model.objects; the metric and the pictures read the same)
+models_dir = f'{data_root}/models'
 crop_size = 64
 label_fraction = 0.1
 
