@@ -321,6 +321,7 @@ def train_and_test(method: str, fraction: float, seed: int,
     data = [
         f'{train_set}.data_root={args.data_root}',
         f'test_dataloader.dataset.data_root={args.data_root}',
+        f'model.objects.models_dir={args.data_root}/models',
         f'train_dataloader.num_workers={args.num_workers}',
         f'train_dataloader.persistent_workers={args.num_workers > 0}',
         f'test_dataloader.num_workers={args.num_workers}',
@@ -351,7 +352,6 @@ def train_and_test(method: str, fraction: float, seed: int,
                            threads)['train_s']
         train_dir = osp.join(osp.relpath(osp.dirname(
             result_file(base, fraction, seed, args)), REPO), 'train')
-        data.append(f'model.refiner.models_dir={args.data_root}/models')
     else:
         train_dir = osp.join(run_dir, 'train')
         amp = ['--amp'] if args.amp else []
@@ -413,6 +413,7 @@ def pseudo_labels(fraction: float, seed: int, args: argparse.Namespace,
          osp.join(teacher, 'train', f'iter_{iters}.pth'), '--out', out,
          '--cfg-options', f'train_dataloader.dataset.data_root='
          f'{args.data_root}',
+         f'model.objects.models_dir={args.data_root}/models',
          f'train_dataloader.dataset.label_fraction={fraction}'],
         osp.join(run_dir, 'pseudo_label.log'), threads)
     with open(osp.join(REPO, out)) as f:

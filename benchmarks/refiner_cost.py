@@ -80,9 +80,9 @@ def main() -> None:
                  '(see the config\'s header)')
     cfg = Config.fromfile(osp.join(REPO, args.config))
     cfg.test_dataloader.dataset.data_root = args.data_root
+    cfg.model.objects = dict(models_dir=models_dir)
     model = build_inference_model(cfg, args.checkpoint, seed=0)
     dataset = build_dataset(cfg.test_dataloader.dataset)
-    model.set_dataset_meta(dataset.metainfo)
     n = min(args.frames, len(dataset))
     samples = [dataset[i] for i in range(n)]
     batches = [pseudo_collate(samples[i:i + args.batch])

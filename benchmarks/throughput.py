@@ -41,8 +41,8 @@ Batches are built once, as ``PackPoseInputs`` and ``pseudo_collate`` hand
 them to the model: ``{'inputs': [uint8 (3, S, S)] * B, 'data_samples':
 [PoseDataSample] * B}``, with random pixels, random poses and their crop
 metadata (:func:`crop_sample`; one crop in four shows the symmetric
-object); the model gets random point clouds (fixed seeds) through
-``set_dataset_meta``. Each figure is the median of
+object); the model is built with random point clouds (fixed seeds) as
+its ``objects``. Each figure is the median of
 ``--repeats`` timed runs of ``--iters`` steps after ``--warmup`` steps; the
 two loops alternate which one runs first. Without ``--iters`` each setting
 gets as many steps per repeat as fit its share of ``--budget`` seconds
@@ -249,7 +249,7 @@ def object_points(obj_id: int, n: int = 500) -> np.ndarray:
 
 
 def model_meta() -> dict:
-    """Dataset metainfo for ``set_dataset_meta``."""
+    """Dataset metainfo, the model's ``objects``."""
     return dict(dataset_name='throughput', obj_ids=(1, 2),
                 classes=('obj_01', 'obj_02'),
                 model_points={i: object_points(i) for i in DIAMETERS},
@@ -378,12 +378,12 @@ def build_model(model_cfg: dict, device: torch.device,
                         dict(type='PoseDataPreprocessor'))
     preprocessor['channels_last'] = channels_last_inputs
     cfg['data_preprocessor'] = preprocessor
+    cfg['objects'] = model_meta()
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.to(device)
     if channels_last_weights:
         model.to(memory_format=torch.channels_last)
-    model.set_dataset_meta(model_meta())
     return model
 
 

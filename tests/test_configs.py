@@ -85,16 +85,14 @@ def training_step_losses(cfg: Config,
         # the file is the teacher's work product, absent in tests
         # (tests/test_engine/test_pseudo_label_tool.py loads one)
         inner['pseudo_labels'] = None
-    if cfg.model.get('refiner'):
-        cfg.model.refiner.models_dir = str(synthetic_root / 'models')
+    if cfg.model.get('objects'):  # the refiner's meshes follow them
+        cfg.model.objects.models_dir = str(synthetic_root / 'models')
     for part in ('backbone', 'neck'):  # no pretraining file in tests
         if part in cfg.model and cfg.model[part].get('init_cfg'):
             cfg.model[part].init_cfg = None
     with DefaultScope.overwrite_default_scope('posessl'):
         dataset = DATASETS.build(dataset_cfg)
         model = MODELS.build(cfg.model.to_dict())
-    if hasattr(model, 'set_dataset_meta'):  # the pose models
-        model.set_dataset_meta(dataset.metainfo)
     if cfg.model.type == 'PoseRegressor':
         from tests.conftest import SYNTHETIC_TINY
         fraction = inner['label_fraction']

@@ -79,7 +79,6 @@ MINIMAL = {
         'ADDMetric': lambda root: dict(type='ADDMetric'),
     },
     'HOOKS': {
-        'DatasetMetaHook': lambda root: dict(type='DatasetMetaHook'),
         'LogTestMetricsHook': lambda root: dict(type='LogTestMetricsHook'),
         'BopTimeHook': lambda root: dict(type='BopTimeHook'),
         'NonFiniteLossHook': lambda root: dict(type='NonFiniteLossHook'),
@@ -87,6 +86,7 @@ MINIMAL = {
         'InterruptHook': lambda root: dict(type='InterruptHook'),
         'PoseVisualizationHook': lambda root: dict(
             type='PoseVisualizationHook'),
+        'SkippedSamplesHook': lambda root: dict(type='SkippedSamplesHook'),
     },
     'MODEL_WRAPPERS': {},  # needs a process group: see test_distributed.py
     'OPTIM_WRAPPERS': {

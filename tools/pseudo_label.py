@@ -62,7 +62,7 @@ from posessl.engine.cli import (
 )
 from posessl.evaluation.scoring import ScoreSettings, score_object
 from posessl.models.refiners import SilhouetteDepthRefiner
-from posessl.structures import ObjectTable
+from posessl.structures import ObjectTable, build_object_table
 
 #: The ADD(-S) threshold of the summary, a fraction of the diameter.
 ADD_THRESHOLD = 0.1
@@ -297,7 +297,7 @@ def pseudo_label(args: argparse.Namespace) -> dict:
             dataset.data_root, 'models'), args.min_mask_iou)
     entries, groups = label_entries(frames, kept)
     per_object, lines = summarise(
-        groups, ObjectTable.from_metainfo(dataset.metainfo))
+        groups, build_object_table(dataset.metainfo, 'the teacher\'s dataset'))
     totals = {k: sum(o[k] for o in per_object.values())
               for k in ('frames', 'label', 'pseudo', 'rejected')}
     header = dict(

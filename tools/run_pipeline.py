@@ -446,6 +446,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     data_options = [
         f'train_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
+        f'model.objects.models_dir={data_root}/models',
     ]
     schedule = [] if pose_iters == pose_cfg.train_cfg.max_iters else \
         iteration_schedule_options(pose_iters)

@@ -14,15 +14,9 @@ a lock left by a run that is gone is taken over).
 """
 import argparse
 import contextlib
-import os
-import os.path as osp
 
 from mmengine.runner import Runner
 
-from posessl.datasets.transforms.loading import (
-    SKIP_RECORD_ENV,
-    read_skip_record,
-)
 from posessl.engine import (
     enable_checkpoint_safety,
     last_good_checkpoint,
@@ -40,6 +34,7 @@ from posessl.engine.cli import (
     make_work_dir,
     run_tool,
 )
+from posessl.engine.hooks.skipped_samples_hook import REASONS_KEY, TOTAL_KEY
 from posessl.engine.work_dir_lock import WorkDirLock
 from posessl.errors import TrainingStopped, UserError
 
@@ -120,14 +115,10 @@ def train(args: argparse.Namespace) -> None:
 
 def run(cfg) -> None:
     """Train ``cfg`` in its (held) work dir."""
-    record = osp.join(cfg.work_dir, 'skipped_samples.txt')
-    if not cfg.get('resume') and osp.isfile(record):
-        os.remove(record)  # a resumed run keeps counting
-    os.environ[SKIP_RECORD_ENV] = record  # inherited by loader workers
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()
-        report_skipped(record, runner)
+        report_skipped(runner)
     except KeyboardInterrupt:  # outside the loop's iterations, or twice
         latest = last_good_checkpoint(cfg.work_dir)
         saved = f'--resume continues from {latest}' if latest else \
@@ -137,15 +128,17 @@ def run(cfg) -> None:
             f'{saved}') from None
 
 
-def report_skipped(record: str, runner: Runner) -> None:
-    """One line with the total of skipped samples (and where they are
-    listed), or nothing when every sample could be read."""
-    reasons = read_skip_record(record)
-    if reasons:
-        shown = '; '.join(reasons[:3]) + ('; ...' if len(reasons) > 3 else '')
+def report_skipped(runner: Runner) -> None:
+    """One warning with the total of skipped samples and the first reasons
+    that ``SkippedSamplesHook`` kept in the message hub (a resumed run keeps
+    counting), or nothing when every sample could be read."""
+    total = int(runner.message_hub.get_info(TOTAL_KEY, 0) or 0)
+    if total:
+        reasons = list(runner.message_hub.get_info(REASONS_KEY, []))
+        more = '; ...' if total > len(reasons) else ''
         runner.logger.warning(
-            f'{len(reasons)} training samples were skipped as unreadable '
-            f'(all listed in {record}): {shown}')
+            f'{total} training samples were skipped as unreadable (each '
+            f"named in a warning of the log): {'; '.join(reasons)}{more}")
 
 
 def main(argv=None) -> None:

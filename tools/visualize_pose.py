@@ -32,8 +32,8 @@ from posessl.engine.cli import (
     load_config,
     run_tool,
 )
-from posessl.visualization import PoseVisualizer, sample_name
-from posessl.visualization.pose_visualizer import load_rgb
+from posessl.engine.hooks import sample_name
+from posessl.visualization import PoseVisualizer, load_rgb
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -68,8 +68,6 @@ def visualize(args: argparse.Namespace) -> List[str]:
         indices = select_indices(dataset, args.images, args.num)
     except ValueError as err:
         raise UserError(str(err)) from None
-    if hasattr(model, 'set_dataset_meta'):
-        model.set_dataset_meta(dataset.metainfo)
     loader = build_loader(cfg.test_dataloader, dataset, indices)
     vis = PoseVisualizer.get_instance('posessl_visualize_pose')
     vis.dataset_meta = dataset.metainfo

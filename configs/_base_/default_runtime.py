@@ -19,17 +19,17 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 
-# DatasetMetaHook hands model points, diameters and symmetries to the model
-# at each stage, LogTestMetricsHook sends test metrics to every visualiser
-# backend, BopTimeHook times the test step per image (the BOP CSV's time
-# column); the last three (which the tools add to any config that lacks
-# them) stop training at a non-finite loss before anything is saved, refuse
-# a checkpoint whose weights are not the model's, and save the current
-# iteration on Ctrl-C
+# LogTestMetricsHook sends test metrics to every visualiser backend,
+# BopTimeHook marks each test step's start for ADDMetric (the BOP CSV's time
+# column), SkippedSamplesHook totals the training samples skipped as
+# unreadable (tools/train.py reports them); the last three (which the tools
+# add to any config that lacks them) stop training at a non-finite loss
+# before anything is saved, refuse a checkpoint whose weights are not the
+# model's, and save the current iteration on Ctrl-C
 custom_hooks = [
-    dict(type='DatasetMetaHook'),
     dict(type='LogTestMetricsHook'),
     dict(type='BopTimeHook'),
+    dict(type='SkippedSamplesHook'),
     dict(type='NonFiniteLossHook'),
     dict(type='CheckpointMatchHook'),
     dict(type='InterruptHook'),

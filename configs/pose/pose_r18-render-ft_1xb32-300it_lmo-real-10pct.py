@@ -18,8 +18,9 @@ train_dataloader = dict(dataset=dict(
     # the real pool first: tools/pseudo_label.py labels the first dataset
     datasets=[dict(type='RepeatDataset', times=40, dataset=real_pool),
               {{_base_.render_train_set}}],
-    # the two sets describe the same objects; names and point samples differ
-    ignore_keys=['dataset_name', 'model_points']))
+    # the two sets describe the same objects; names, point samples and the
+    # folders they are read from differ
+    ignore_keys=['dataset_name', 'model_points', 'models_dir']))
 max_iters = 300
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
 param_scheduler = [

@@ -7,8 +7,9 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 max_iters = 1200
-model = dict(head=dict(decoder={{_base_.codec}},
-                      loss=dict(site_weights=(1.0, 1.0, 10.0))))
+model = dict(objects=dict(models_dir={{_base_.models_dir}}),
+             head=dict(decoder={{_base_.codec}},
+                       loss=dict(site_weights=(1.0, 1.0, 10.0))))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
          end=50),

@@ -2,5 +2,5 @@
 # 10pct.py) with its depth refined at test time from the object's mask, as
 # pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py explains.
 _base_ = ['./pose_r18-scratch_1xb32-600it_realmesh-10pct.py']
-model = dict(refiner=dict(type='SilhouetteDepthRefiner',
-                          models_dir='data/realmesh_lmo/models'))
+# the meshes are those of model.objects' models_dir
+model = dict(refiner=dict(type='SilhouetteDepthRefiner'))

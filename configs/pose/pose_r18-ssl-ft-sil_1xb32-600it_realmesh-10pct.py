@@ -12,5 +12,5 @@
 # object): the visible part of an occluded object is smaller and its depth
 # would come out too far. Results: docs/results.md.
 _base_ = ['./pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py']
-model = dict(refiner=dict(type='SilhouetteDepthRefiner',
-                          models_dir='data/realmesh_lmo/models'))
+# the meshes are those of model.objects' models_dir
+model = dict(refiner=dict(type='SilhouetteDepthRefiner'))

@@ -3,5 +3,5 @@
 # test time from the object's mask, as
 # pose_r18-ssl-ft-sil_1xb32-600it_realmesh-10pct.py explains.
 _base_ = ['./pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py']
-model = dict(refiner=dict(type='SilhouetteDepthRefiner',
-                          models_dir='data/synthetic_linemod/models'))
+# the meshes are those of model.objects' models_dir
+model = dict(refiner=dict(type='SilhouetteDepthRefiner'))

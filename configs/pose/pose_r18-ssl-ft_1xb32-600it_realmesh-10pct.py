@@ -10,6 +10,7 @@
 # (benchmarks/label_efficiency.py generates it when the folder is missing).
 _base_ = ['./pose_r18-ssl-ft_1xb32-600it_synthetic-10pct.py']
 data_root = 'data/realmesh_lmo'
+models_dir = f'{data_root}/models'
 train_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
 pretrained = 'work_dirs/ssl_r18_1xb32-5e_realmesh/epoch_5.pth'
@@ -19,6 +20,7 @@ pretrained = 'work_dirs/ssl_r18_1xb32-5e_realmesh/epoch_5.pth'
 # 100 % labels: 59.0 -> 80.5 % ADD@0.1d, median translation error 8.4 ->
 # 4.7 mm (one seed; docs/results.md).
 model = dict(
+    objects=dict(models_dir=models_dir),
     backbone=dict(init_cfg=dict(checkpoint=pretrained)),
     head=dict(loss=dict(site_weights=(1.0, 1.0, 10.0))))
 # The pretrained backbone learns at the head's rate here: with the

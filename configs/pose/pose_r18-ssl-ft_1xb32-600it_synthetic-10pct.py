@@ -9,6 +9,7 @@ _base_ = [
 ]
 pretrained = 'work_dirs/ssl_r18_1xb32-5e_synthetic/epoch_5.pth'
 model = dict(
+    objects=dict(models_dir={{_base_.models_dir}}),
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),

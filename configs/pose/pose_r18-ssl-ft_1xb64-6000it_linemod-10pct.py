@@ -8,6 +8,7 @@ _base_ = [
 ]
 pretrained = 'work_dirs/ssl_r18_1xb128-10e_linemod/epoch_10.pth'
 model = dict(
+    objects=dict(models_dir={{_base_.models_dir}}),
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),

@@ -24,7 +24,6 @@ from posessl.geometry.crop import mask_box
 from posessl.visualization import PRED_COLOR, draw_pose
 
 from .builders import (
-    build_dataset,
     build_inference_model,
     load_weights,
     unwrap_dataset_cfg,
@@ -76,10 +75,10 @@ class PoseInferencer:
     :class:`PosePrediction`; :meth:`infer` takes a list of such queries
     (dicts with the same keys) and runs them in batches.
 
-    The object ids the model knows, and the model points the overlay
-    draws, come from the checkpoint's ``meta['dataset_meta']`` (the Runner
-    saves the training set's metainfo there), else from the config's test
-    dataset.
+    The model points the overlay draws are the model's objects (the
+    config's ``model.objects``); the object ids it takes are those it was
+    trained on (the checkpoint's ``meta['dataset_meta']['obj_ids']``, which
+    the Runner saves), else every object of its objects.
 
     Args:
         config: Config file or ``Config`` with ``model`` and
@@ -91,8 +90,8 @@ class PoseInferencer:
             ``test_dataloader.batch_size``).
 
     Raises:
-        InferenceError: the config cannot be used, or the object list is
-            nowhere to be found.
+        InferenceError: the config cannot be used, or its model has no
+            objects.
         CheckpointError: the checkpoint is missing, unreadable or unsafe,
             or does not fit the model (names, shapes, finite values; the
             config's ``load_partial = True`` loads what fits).
@@ -119,12 +118,16 @@ class PoseInferencer:
         self.device = device or ('cuda' if torch.cuda.is_available() else
                                  'cpu')
         self.model = build_inference_model(cfg, None, device=self.device)
+        self.objects = getattr(self.model, 'objects', None)
+        if self.objects is None:
+            raise InferenceError(
+                f'{self.name}: the model has no objects; set model.objects='
+                'dict(models_dir=<BOP models folder>)')
         meta = load_weights(self.model, checkpoint, allow_partial=bool(
             cfg.get('load_partial', False)))
-        self.dataset_meta = self._dataset_meta(meta, checkpoint)
-        ids = self.dataset_meta.get('obj_ids') or self.dataset_meta.get(
-            'model_points', {}).keys()
-        self.obj_ids = tuple(sorted(int(i) for i in ids))
+        trained = (meta.get('dataset_meta') or {}).get('obj_ids')
+        self.obj_ids = tuple(sorted(int(i) for i in (
+            trained or self.objects.obj_ids)))
         loader = cfg.test_dataloader
         self.batch_size = int(batch_size or loader.get('batch_size', 1))
         if self.batch_size < 1:
@@ -141,22 +144,6 @@ class PoseInferencer:
         self._detections: Dict[str, dict] = {}
 
     # ------------------------------------------------------------ set-up
-    def _dataset_meta(self, meta: Mapping, checkpoint: str) -> dict:
-        """The checkpoint's dataset metainfo, else the test dataset's."""
-        found = meta.get('dataset_meta')
-        if isinstance(found, Mapping) and (found.get('obj_ids') or
-                                           found.get('model_points')):
-            return dict(found)
-        try:
-            return dict(build_dataset(self.cfg.test_dataloader.dataset)
-                        .metainfo)
-        except Exception as err:  # missing data, bad paths, ...
-            first = str(err).strip().splitlines()[0] if str(err) else ''
-            raise InferenceError(
-                f'{checkpoint}: has no dataset_meta and the test dataset of '
-                f'{self.name} cannot be built ({type(err).__name__}: '
-                f'{first}), so the object ids are unknown') from None
-
     def _pipeline(self, transforms: Sequence[dict]):
         """The test pipeline after its loading step, and whether it needs
         the object mask. A detections-file crop becomes a mask/box crop:
@@ -336,14 +323,9 @@ class PoseInferencer:
         t = sample.pred_t.detach().cpu().numpy()
         overlay = None
         if visualize:
-            points = {int(k): v for k, v in (
-                self.dataset_meta.get('model_points') or {}).items()}
-            if info['obj_id'] not in points:
-                raise InferenceError(
-                    f'no model points for object {info["obj_id"]} in the '
-                    'dataset_meta: cannot draw its pose')
-            overlay = draw_pose(info['img'], points[info['obj_id']], R, t,
-                                info['cam_K'], color=PRED_COLOR)
+            overlay = draw_pose(info['img'],
+                                self.objects.object_points(info['obj_id']),
+                                R, t, info['cam_K'], color=PRED_COLOR)
         path = info.get('img_path')
         return PosePrediction(R=R, t=t, score=None, obj_id=info['obj_id'],
                               img_path=None if path is None else

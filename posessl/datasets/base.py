@@ -162,6 +162,9 @@ class LinemodBaseDataset(BaseDataset):
                                      self.num_model_points)
                 for i in self.obj_ids
             },
+            # where ObjectTable.from_models_dir reads every object (None
+            # without a BOP models folder)
+            models_dir=info.get('models_dir'),
             units='mm')
         if metainfo:
             self._metainfo.update(metainfo)

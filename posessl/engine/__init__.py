@@ -11,18 +11,20 @@ from .checkpoint_safety import (
 from .hooks import (
     BopTimeHook,
     CheckpointMatchHook,
-    DatasetMetaHook,
     InterruptHook,
+    LogTestMetricsHook,
     NonFiniteLossHook,
+    PoseVisualizationHook,
+    SkippedSamplesHook,
 )
 from .model_wrappers import DeviceAwareDistributedDataParallel
 from .optim_wrappers import BF16AutocastOptimWrapper, cpu_supports_bf16
 
 __all__ = [
     'BF16AutocastOptimWrapper', 'BopTimeHook', 'CheckpointError',
-    'CheckpointMatchHook',
-    'DatasetMetaHook', 'DeviceAwareDistributedDataParallel', 'InterruptHook',
-    'NonFiniteLossHook', 'TrainingStopped', 'check_checkpoint_fits',
-    'cpu_supports_bf16', 'enable_checkpoint_safety', 'last_good_checkpoint',
-    'load_checkpoint_file'
+    'CheckpointMatchHook', 'DeviceAwareDistributedDataParallel',
+    'InterruptHook', 'LogTestMetricsHook', 'NonFiniteLossHook',
+    'PoseVisualizationHook', 'SkippedSamplesHook', 'TrainingStopped',
+    'check_checkpoint_fits', 'cpu_supports_bf16', 'enable_checkpoint_safety',
+    'last_good_checkpoint', 'load_checkpoint_file'
 ]

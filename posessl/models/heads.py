@@ -184,9 +184,9 @@ class BasePoseHead(BaseModule):
         clear error; elsewhere its row is the NaN row and its losses NaN."""
         head = type(self).__name__
         if self.objects is None:
-            raise KeyError(f'{head} has no objects; call '
-                           'model.set_dataset_meta(dataset.metainfo) first '
-                           '(DatasetMetaHook does this before train/val/test)')
+            raise KeyError(f'{head} has no objects; build the model with '
+                           'objects=dict(models_dir=<BOP models folder>) (a '
+                           "config's model.objects)")
         obj_id = stack_field(data_samples, 'obj_id', 'PackPoseInputs '
                              'packs it from the dataset')
         rows = self.objects.rows(obj_id, self.obj_lookup)
@@ -196,7 +196,7 @@ class BasePoseHead(BaseModule):
             raise KeyError(
                 f'{head}: no model points for obj_id {int(obj_id[bad])} '
                 f'(image {sample_name(data_samples[bad])}); the model knows '
-                f'{list(self.objects.obj_ids)} (from model.set_dataset_meta)')
+                f'{list(self.objects.obj_ids)} (from its objects=)')
         return rows
 
 

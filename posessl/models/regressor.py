@@ -1,17 +1,20 @@
 """The pose model: a backbone and a pose head."""
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
 from posessl.registry import MODELS
-from posessl.structures import ObjectTable
+from posessl.structures import ObjectTable, build_object_table
 
 from .pretrainer import build_data_preprocessor
 from .utils import build_on_backbone, pool_features
 
 __all__ = ['PoseRegressor']
+
+#: What ``objects=`` takes (:func:`~posessl.structures.build_object_table`).
+Objects = Union[ObjectTable, Mapping[str, Any]]
 
 
 @MODELS.register_module()
@@ -34,9 +37,17 @@ class PoseRegressor(BaseModel):
             ``predict``); ``in_channels`` is filled in.
         freeze_backbone: linear probe.
         refiner: optional test-time refinement of the head's poses
-            (``SilhouetteDepthRefiner``), applied in ``predict``.
+            (``SilhouetteDepthRefiner``), applied in ``predict``; its
+            ``models_dir`` defaults to the objects' folder.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
+        objects: the objects' model points, diameters and symmetries, given
+            to the head at build: ``dict(models_dir=<BOP models folder>)``
+            (every object of the folder; read once per process, so the
+            metric and the visualiser of a dataset with that folder hold the
+            same :class:`~posessl.structures.ObjectTable`), a dataset
+            metainfo, or an ``ObjectTable`` (:func:`build_object_table`).
+            Without them ``loss`` and ``predict`` stop with one line.
     """
 
     def __init__(self,
@@ -45,15 +56,25 @@ class PoseRegressor(BaseModel):
                  freeze_backbone: bool = False,
                  refiner: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 objects: Optional[Objects] = None) -> None:
         super().__init__(
             data_preprocessor=build_data_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = build_on_backbone(head, self.backbone)
         self.freeze_backbone = freeze_backbone
+        self.objects = None if objects is None else build_object_table(
+            objects, 'PoseRegressor objects')
+        if self.objects is not None:
+            self.head.set_objects(self.objects)
         # not a module: no weights, nothing in the checkpoint
-        self.refiner = None if refiner is None else MODELS.build(refiner)
+        self.refiner = None
+        if refiner is not None:
+            folder = getattr(self.objects, 'models_dir', None)
+            self.refiner = MODELS.build(
+                refiner, default_args=dict(models_dir=folder)
+                if folder else None)
         if freeze_backbone:
             for param in self.backbone.parameters():
                 param.requires_grad = False
@@ -66,12 +87,13 @@ class PoseRegressor(BaseModel):
             self.backbone.eval()
         return self
 
-    def set_dataset_meta(self, metainfo: Mapping) -> None:
-        """Hand the head the objects of a dataset's metainfo (an
-        :class:`~posessl.structures.ObjectTable` built from its
-        ``model_points``, ``diameters`` and ``symmetric_obj_ids``;
-        ``DatasetMetaHook`` calls this)."""
-        self.head.set_objects(ObjectTable.from_metainfo(metainfo))
+    def _check_objects(self) -> None:
+        """One line saying how to give the objects, where none were."""
+        if self.objects is None:
+            raise ValueError(
+                f'{type(self).__name__} has no objects: build it with '
+                'objects=dict(models_dir=<BOP models folder>) (a config\'s '
+                'model.objects)')
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, D); no graph when frozen."""
@@ -82,6 +104,7 @@ class PoseRegressor(BaseModel):
     def loss(self, inputs: torch.Tensor,
              data_samples: Sequence) -> Dict[str, torch.Tensor]:
         """The head's pose losses on the labelled frames of the batch."""
+        self._check_objects()
         return self.head.loss(
             self.extract_feat(inputs), data_samples, inputs.shape[-2:])
 
@@ -89,6 +112,7 @@ class PoseRegressor(BaseModel):
                 data_samples: Sequence) -> Sequence:
         """Data samples with ``pred_R`` and ``pred_t`` (mm, camera frame),
         refined by the ``refiner`` where there is one."""
+        self._check_objects()
         samples = self.head.predict(
             self.extract_feat(inputs), data_samples, inputs.shape[-2:])
         return samples if self.refiner is None else self.refiner(samples)

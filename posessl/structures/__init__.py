@@ -1,4 +1,4 @@
-from .object_table import ObjectTable
+from .object_table import ObjectTable, build_object_table
 from .pose_data_sample import (
     TENSOR_FIELDS,
     PoseDataSample,
@@ -8,5 +8,5 @@ from .pose_data_sample import (
 
 __all__ = [
     'PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'sample_name',
-    'ObjectTable'
+    'ObjectTable', 'build_object_table'
 ]

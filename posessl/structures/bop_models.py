@@ -246,7 +246,8 @@ def read_bop_models(models_dir: str,
         ``obj_ids`` (sorted tuple), ``diameters`` ({id: mm}),
         ``model_paths`` ({id: ``obj_XXXXXX.ply``}), ``names`` ({id: name}
         or None), ``symmetric_obj_ids`` (:func:`default_symmetric`) and
-        ``dataset_name`` (the info's ``name``, else the root folder's).
+        ``dataset_name`` (the info's ``name``, else the root folder's),
+        ``models_dir`` (the folder, absolute).
 
     Raises:
         DataError: an object has no entry or no valid diameter.
@@ -274,4 +275,5 @@ def read_bop_models(models_dir: str,
         model_paths={i: model_file(models_dir, i, 6) for i in ids},
         names=names_from_dataset_info(dataset_info, ds_path),
         symmetric_obj_ids=default_symmetric(dataset_info, models_info),
-        dataset_name=str(name))
+        dataset_name=str(name),
+        models_dir=os.path.abspath(models_dir))

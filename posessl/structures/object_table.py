@@ -3,17 +3,25 @@ the objects, in one place.
 
 One row per object: its model points (mm, zero-padded to a common count,
 with the true count per row), diameter (mm), whether it is scored and
-trained in the symmetric (ADD-S) form, and its name. The table is built
-from a dataset's metainfo (:meth:`ObjectTable.from_metainfo`) or from a BOP
-``models`` folder (:meth:`ObjectTable.from_models_dir`, through the reader
-the datasets use), so every consumer resolves an object the same way.
-
-The dataset metainfo keeps plain dicts and arrays (it is saved into
-checkpoints, whose loading allows only plain types); each consumer builds
-its table from it with :meth:`from_metainfo`, which reads no file.
+trained in the symmetric (ADD-S) form, and its name. The table is read
+from a BOP ``models`` folder (:meth:`ObjectTable.from_models_dir`, through
+the reader the datasets use; read once per folder and process, so the
+model, the metric and the visualiser given the same folder hold the same
+table) or built from in-memory metainfo (:meth:`ObjectTable.from_metainfo`).
+:func:`build_object_table` takes either form, as configs give it.
 """
+import functools
 import os
-from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
@@ -26,7 +34,7 @@ from .bop_models import (
 )
 from .io import DataError
 
-__all__ = ['ObjectTable']
+__all__ = ['ObjectTable', 'build_object_table']
 
 
 def _lookup(obj_ids: Sequence[int]) -> torch.Tensor:
@@ -52,6 +60,8 @@ class ObjectTable:
         symmetric: (K,) bool, scored with ADD-S (nearest-point form).
         lookup: (max id + 2,) int64, ``lookup[obj_id]`` is the row; ids not
             in the table map to ``K`` (see :meth:`rows`).
+        models_dir: The BOP ``models`` folder it was read from (absolute),
+            None for a table built from metainfo.
 
     Args:
         points: ``{obj_id: (N, 3) mm}``, non-empty and finite.
@@ -120,6 +130,7 @@ class ObjectTable:
                                       dtype=torch.bool)
         self.lookup = _lookup(ids)
         self.source = source
+        self.models_dir: Optional[str] = None
         self._rows: Dict[int, int] = {i: r for r, i in enumerate(ids)}
 
     # ------------------------------------------------------------ builders
@@ -171,6 +182,10 @@ class ObjectTable:
         folder (which takes precedence), points sampled from each
         ``obj_XXXXXX.ply`` (objects without one are left out).
 
+        Read once per process: the same folder (by its real path, while
+        its ``models_info.json`` is unchanged) and arguments give the same
+        table object. Treat it as read-only.
+
         Args:
             models_dir: The folder.
             num_points: At most this many points per object (the
@@ -179,16 +194,12 @@ class ObjectTable:
         """
         if not os.path.isdir(models_dir):
             raise DataError(f'{models_dir}: models folder not found')
-        info = read_bop_models(models_dir)
-        paths = {i: p for i, p in info['model_paths'].items()
-                 if os.path.isfile(p)}
-        points = {i: load_model_points(p, num_points)
-                  for i, p in paths.items()}
-        if symmetric_obj_ids is None:
-            symmetric_obj_ids = info['symmetric_obj_ids']
-        return cls(points, info['diameters'], symmetric_obj_ids,
-                   names=info['names'], obj_ids=sorted(points),
-                   source=f'models_dir {models_dir}')
+        folder = os.path.realpath(models_dir)
+        info = os.path.join(folder, 'models_info.json')
+        stamp = os.stat(info).st_mtime_ns if os.path.isfile(info) else 0
+        symmetric = None if symmetric_obj_ids is None else tuple(
+            sorted({int(i) for i in symmetric_obj_ids}))
+        return _read_models_dir(folder, int(num_points), symmetric, stamp)
 
     def subsample(self, num_points: int) -> 'ObjectTable':
         """The same objects with exactly ``num_points`` points each: a
@@ -270,3 +281,56 @@ class ObjectTable:
         return (f'ObjectTable({len(self)} objects {list(self.obj_ids)}, '
                 f'symmetric {list(self.symmetric_obj_ids)}, from '
                 f'{self.source})')
+
+
+@functools.lru_cache(maxsize=16)
+def _read_models_dir(folder: str, num_points: int,
+                     symmetric_obj_ids: Optional[Tuple[int, ...]],
+                     stamp: int) -> ObjectTable:
+    """:meth:`ObjectTable.from_models_dir`'s reading, cached (``stamp``:
+    the info file's modification time, so a rewritten folder is read
+    again)."""
+    info = read_bop_models(folder)
+    paths = {i: p for i, p in info['model_paths'].items()
+             if os.path.isfile(p)}
+    points = {i: load_model_points(p, num_points) for i, p in paths.items()}
+    if symmetric_obj_ids is None:
+        symmetric_obj_ids = info['symmetric_obj_ids']
+    table = ObjectTable(points, info['diameters'], symmetric_obj_ids,
+                        names=info['names'], obj_ids=sorted(points),
+                        source=f'models_dir {folder}')
+    table.models_dir = folder
+    return table
+
+
+_OBJECTS_KEYS = ('models_dir', 'num_points', 'symmetric_obj_ids')
+
+
+def build_object_table(objects: Union[ObjectTable, Mapping[str, Any]],
+                       where: str = 'objects') -> ObjectTable:
+    """The table ``objects`` describes: an :class:`ObjectTable` as is;
+    ``dict(models_dir=..., num_points=3000, symmetric_obj_ids=None)``
+    through :meth:`ObjectTable.from_models_dir` (cached: one table per
+    folder); a dataset metainfo through its ``models_dir`` where it names
+    one, else :meth:`ObjectTable.from_metainfo`.
+
+    Raises:
+        ValueError: ``objects`` is none of these (the message names
+            ``where``).
+    """
+    if isinstance(objects, ObjectTable):
+        return objects
+    if not isinstance(objects, Mapping):
+        raise ValueError(f'{where}: expected an ObjectTable or a dict, got '
+                         f'{type(objects).__name__}')
+    if 'model_points' in objects:  # a dataset metainfo
+        if objects.get('models_dir'):
+            return ObjectTable.from_models_dir(objects['models_dir'])
+        return ObjectTable.from_metainfo(objects)
+    unknown = sorted(set(objects) - set(_OBJECTS_KEYS))
+    if unknown or not objects.get('models_dir'):
+        raise ValueError(
+            f'{where}: expected dict(models_dir=<BOP models folder>, '
+            f'num_points=3000, symmetric_obj_ids=None), got keys '
+            f'{sorted(objects)}')
+    return ObjectTable.from_models_dir(**objects)

@@ -8,7 +8,7 @@ from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 
 from posessl.registry import VISUALIZERS
-from posessl.structures import ObjectTable
+from posessl.structures import ObjectTable, build_object_table
 
 from .draw import GT_COLOR, PRED_COLOR, draw_pose
 
@@ -65,7 +65,8 @@ class PoseVisualizer(Visualizer):
     ``model_points`` argument of :meth:`add_datasample` or from the
     :class:`~posessl.structures.ObjectTable` of ``dataset_meta``
     (:attr:`objects`; the test loop sets ``dataset_meta`` from the
-    dataset).
+    dataset): that of its ``models_dir``, the same table the model and the
+    metric read from that folder.
 
     Args:
         name: Instance name (MMEngine's ``ManagerMixin``).
@@ -126,16 +127,21 @@ class PoseVisualizer(Visualizer):
 
     @property
     def objects(self) -> ObjectTable:
-        """The :class:`ObjectTable` of :attr:`dataset_meta`, built once
-        (as the head and the metric build theirs)."""
+        """The :class:`ObjectTable` of :attr:`dataset_meta`
+        (:func:`~posessl.structures.build_object_table`: its
+        ``models_dir``, else its model points)."""
         if self._objects is None:
             meta = self.dataset_meta or {}
-            try:
-                self._objects = ObjectTable.from_metainfo(meta)
-            except KeyError as e:
+            if not meta.get('models_dir') and 'model_points' not in meta:
                 raise ValueError(
-                    f'PoseVisualizer: {e.args[0]}; pass model_points= or '
-                    'set dataset_meta to the dataset metainfo') from None
+                    'PoseVisualizer: dataset_meta names no models_dir and '
+                    'holds no model_points; pass model_points= or set '
+                    'dataset_meta to the dataset metainfo')
+            try:
+                self._objects = build_object_table(
+                    meta, 'PoseVisualizer dataset_meta')
+            except KeyError as e:
+                raise ValueError(f'PoseVisualizer: {e.args[0]}') from None
         return self._objects
 
     def _model_points(self, sample: Any,

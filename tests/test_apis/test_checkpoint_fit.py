@@ -48,6 +48,7 @@ def setup(tmp_path_factory):
         options[f'{name}_dataloader.dataset.pipeline'] = pipeline
         options[f'{name}_dataloader.dataset.data_root'] = str(root)
     options['train_dataloader.dataset.label_fraction'] = 0.5
+    options['model.objects.models_dir'] = str(root / 'models')
     cfg.merge_from_dict(options)
     config = str(out / 'tiny_pose.py')
     cfg.dump(config)

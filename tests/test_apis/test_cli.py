@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from posessl.apis import PoseInferencer
+from posessl.engine.hooks import scalar_metrics
 from posessl.evaluation.bop_csv import read_bop_csv
 from posessl.visualization import load_rgb
-from posessl.visualization.metrics_hook import scalar_metrics
 from tests.test_engine._cli import REPO, load_tool, run_tool
 
 from .tiny_pose import frame_infos, tiny_checkpoint, tiny_config

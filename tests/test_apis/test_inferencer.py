@@ -2,6 +2,7 @@
 same frames and checkpoint give the same poses through the config's test
 pipeline, from paths, arrays, masks, boxes or a detections file; bad inputs
 stop with one line naming the problem."""
+import copy
 import json
 
 import numpy as np
@@ -128,10 +129,12 @@ def test_boxes_and_detections_equal_the_runner_on_a_box_config(
     _assert_same_poses(by_box, infos, reference)
 
 
-def test_a_bare_state_dict_takes_the_objects_from_the_test_set(tiny):
+def test_a_bare_state_dict_takes_every_object_of_the_model(tiny):
     bare, _ = tiny_checkpoint(tiny['cfg'], tiny['out'], with_meta=False)
     inferencer = PoseInferencer(tiny['cfg'], bare, device='cpu')
-    assert inferencer.obj_ids == tuple(tiny['meta']['obj_ids'])
+    assert inferencer.objects is inferencer.model.objects
+    assert inferencer.obj_ids == inferencer.objects.obj_ids == tuple(
+        tiny['meta']['obj_ids'])  # the set's folder holds these objects
     info = tiny['infos'][0]
     a, b = inferencer(**_query(info)), tiny['inferencer'](**_query(info))
     np.testing.assert_array_equal(a.R, b.R)
@@ -173,3 +176,13 @@ def test_missing_checkpoint_and_config_name_the_file(tiny, tmp_path):
         PoseInferencer(tiny['cfg'], str(tmp_path / 'missing.pth'))
     with pytest.raises(InferenceError, match='nope.py: config file not'):
         PoseInferencer(str(tmp_path / 'nope.py'), tiny['ckpt'])
+
+
+def test_a_model_without_objects_stops_with_one_line(tiny):
+    cfg = copy.deepcopy(tiny['cfg'])
+    del cfg.model['objects']
+    with pytest.raises(InferenceError) as err:
+        PoseInferencer(cfg, tiny['ckpt'], device='cpu')
+    assert str(err.value).endswith(
+        'the model has no objects; set model.objects=dict(models_dir=<BOP '
+        'models folder>)')

@@ -31,6 +31,7 @@ def tiny_config(root: Path, detections: Optional[Path] = None) -> Config:
     options = {
         'train_dataloader.dataset.data_root': str(root),
         'test_dataloader.dataset.data_root': str(root),
+        'model.objects.models_dir': str(root / 'models'),
         'test_dataloader.batch_size': 8,
         'model.head.decoder.depth_ref': ('crop' if detections
                                          else 'mask_area'),

@@ -172,40 +172,53 @@ def test_unreadable_image_and_empty_mask_while_training(bop):
     _raises(lambda: test[idx[4]], empty, 'empty mask')
 
 
-def test_skips_are_recorded_across_processes_and_totalled(bop, tmp_path,
-                                                         monkeypatch):
-    """Every skip is appended to the record the training tool names (loader
-    workers inherit it), and the tool reports the total in one line."""
+def test_skipped_samples_travel_with_the_data_to_the_message_hub(bop):
+    """The sample that replaces skipped ones carries their reasons in its
+    metainfo (from whichever loader process read it); SkippedSamplesHook
+    totals them in the runner's message hub, and the training tool ends
+    with one line from there."""
     import logging
+    from types import SimpleNamespace
 
-    from posessl.datasets.transforms.loading import SKIP_RECORD_ENV
+    from mmengine.dataset import pseudo_collate
+    from mmengine.logging import MessageHub
+
+    from posessl.engine.hooks import SkippedSamplesHook
 
     bad_img = bop / 'train' / '000001' / 'rgb' / '000003.png'
     bad_img.write_bytes(b'\x89PNG broken')
-    record = tmp_path / 'skipped_samples.txt'
-    monkeypatch.setenv(SKIP_RECORD_ENV, str(record))
     ds = _bop(bop, obj_ids=[1], pipeline=_pipeline())
     idx = {ds.get_data_info(i)['im_id']: i for i in range(len(ds))}
     np.random.seed(0)
-    for _ in range(3):
-        ds[idx[3]]
-    lines = record.read_text().splitlines()
-    # at least one skip per call (a redraw may land on the bad frame again)
-    assert len(lines) >= 3 and all(str(bad_img) in line for line in lines)
-    tool = load_tool('tools/train.py')
+    batch = pseudo_collate([ds[idx[3]] for _ in range(3)])
+    carried = [s.metainfo.get('skipped_samples', ())
+               for s in batch['data_samples']]
+    reasons = [r for c in carried for r in c]
+    # every skip (at least one per call: a redraw may land on the bad
+    # frame again) is carried once, by the sample that replaced it
+    assert all(len(c) >= 1 for c in carried)
+    assert len(reasons) == ds.pipeline.transforms[0].num_skipped
+    assert all(r.startswith(f'{bad_img}: ') for r in reasons)
+    assert 'skipped_samples' not in ds[idx[5]]['data_samples']  # a good one
 
-    class Runner:
-        logger = logging.getLogger('skip-report-test')
-
+    hub = MessageHub.get_instance('skipped_samples_test')
     messages = []
-    Runner.logger.warning = messages.append
-    tool.report_skipped(str(record), Runner())
-    shown = '; '.join(lines[:3]) + ('; ...' if len(lines) > 3 else '')
+    logger = logging.getLogger('skip-report-test')
+    logger.warning = messages.append
+    runner = SimpleNamespace(message_hub=hub, logger=logger)
+    hook = SkippedSamplesHook()
+    hook.after_train_iter(runner, 0, data_batch=batch)
+    hook.after_train_iter(runner, 1, data_batch=batch)  # it sums
+    total = 2 * len(reasons)
+    assert hub.get_info('skipped_samples') == total
+    assert hub.get_info('skipped_reasons') == (reasons * 2)[:3]
+    load_tool('tools/train.py').report_skipped(runner)
     assert messages == [
-        f'{len(lines)} training samples were skipped as unreadable (all '
-        f'listed in {record}): {shown}']
+        f'{total} training samples were skipped as unreadable (each named '
+        f"in a warning of the log): {'; '.join((reasons * 2)[:3])}; ..."]
     messages.clear()
-    tool.report_skipped(str(tmp_path / 'none.txt'), Runner())
+    runner.message_hub = MessageHub.get_instance('nothing_skipped_test')
+    load_tool('tools/train.py').report_skipped(runner)
     assert messages == []  # nothing skipped: nothing said
 
 

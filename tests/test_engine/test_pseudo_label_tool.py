@@ -56,6 +56,7 @@ def setup(tmp_path_factory):
         'test_dataloader.dataset.data_root': str(root),
         'test_dataloader.dataset.pipeline': pipelines['test'],
         'test_dataloader.batch_size': 8,
+        'model.objects.models_dir': str(root / 'models'),
     })
     config = out / 'tiny_pose.py'
     cfg.dump(str(config))

@@ -241,8 +241,7 @@ def test_ctrl_c_saves_the_current_iteration_and_resume_continues(
         f'_base_ = [{TOY_CONFIG!r}]\n'
         "custom_imports = dict(imports=['toy_components', "
         "'tests.test_engine.sigint_hook'], allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='DatasetMetaHook'), "
-        "dict(type='SigintAtIterHook', at=3)]\n")
+        "custom_hooks = [dict(type='SigintAtIterHook', at=3)]\n")
     proc = run_tool(['tools/train.py', str(config), '--work-dir', work_dir],
                     check=False)
     saved = osp.join(work_dir, 'iter_3.pth')

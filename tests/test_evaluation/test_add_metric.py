@@ -293,7 +293,7 @@ def test_standalone_from_bop_models_folder(lmo_sample_root):
                 pred_t=t + offsets[ann['obj_id']]))
     metric.process({}, samples)
     metrics = metric.compute_metrics(metric.results)
-    table = metric._object_table()
+    table = metric.objects
     assert (table.diameter(1), table.diameter(9)) == (102.099, 108.999)
     assert len(table.object_points(1)) == len(table.object_points(9)) == 3000
     assert metrics['ADD(-S)_mean_mm'] == pytest.approx(
@@ -333,7 +333,7 @@ def test_standalone_models_dir_reads_symmetries_and_names(synthetic_root,
     alone = METRICS.build(dict(type='ADDMetric',
                                models_dir=str(tmp_path / 'models')))
     alone.process({}, _flipped_samples(models))
-    table = alone._object_table()
+    table = alone.objects
     assert table.symmetric_obj_ids == (2, )
     assert alone.compute_metrics(alone.results)['benchvise/ADD-S_0.1d'] \
         == 100.0
@@ -361,7 +361,8 @@ def test_clear_errors():
     metric.process({}, [dict(obj_id=4, img_path='/a.png', pred_R=np.eye(3),
                              pred_t=np.zeros(3), gt_R=np.eye(3),
                              gt_t=np.ones(3), cam_K=CAM_K)])
-    with pytest.raises(ValueError, match='needs model points and diam'):
+    with pytest.raises(ValueError, match="needs the objects: the dataset "
+                       "metainfo .* must hold 'models_dir' or"):
         metric.compute_metrics(metric.results)
     metric.dataset_meta = FakePoseDataset().metainfo
     with pytest.raises(ValueError, match='no model points .* object 4'):

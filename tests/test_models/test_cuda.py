@@ -38,8 +38,8 @@ def _pose_model() -> torch.nn.Module:
     model = MODELS.build(
         dict(type='PoseRegressor',
              backbone=dict(type='TorchvisionResNet', depth=18),
-             head=dict(type='PoseRegressionHead', hidden_channels=64)))
-    model.set_dataset_meta(dataset_meta())
+             head=dict(type='PoseRegressionHead', hidden_channels=64),
+             objects=dataset_meta()))
     return model
 
 

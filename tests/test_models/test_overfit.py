@@ -127,10 +127,9 @@ def test_pose_model_overfits_16_crops(tmp_path):
              head=dict(type='PoseRegressionHead', hidden_channels=256,
                        decoder=codec,
                        loss=dict(type='PoseLoss',
-                                 site_weights=(1.0, 1.0, 4.0)))))
-    model.set_dataset_meta(
-        dict(model_points={1: box_faces()[0].astype(np.float32)},
-             diameters={1: DIAMETER}, symmetric_obj_ids=()))
+                                 site_weights=(1.0, 1.0, 4.0))),
+             objects=dict(model_points={1: box_faces()[0].astype(np.float32)},
+                          diameters={1: DIAMETER}, symmetric_obj_ids=())))
     steps = 150
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)

@@ -46,8 +46,8 @@ def _model(depth_ref: str) -> torch.nn.Module:
         dict(type='PoseRegressor',
              backbone=dict(type='TorchvisionResNet', depth=18),
              head=dict(type='PoseRegressionHead', hidden_channels=32,
-                       decoder=_codec(depth_ref))))
-    model.set_dataset_meta(dataset_meta())
+                       decoder=_codec(depth_ref)),
+             objects=dataset_meta()))
     return model
 
 

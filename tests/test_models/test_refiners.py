@@ -88,8 +88,8 @@ def test_pose_regressor_applies_it_in_predict(synthetic_root, test_frames):
         type='PoseRegressor',
         backbone=dict(type='TorchvisionResNet', depth=18),
         head=dict(type='PoseRegressionHead', hidden_channels=16),
-        refiner=dict(type='SilhouetteDepthRefiner',
-                     models_dir=str(synthetic_root / 'models'))))
+        objects=dict(models_dir=str(synthetic_root / 'models')),
+        refiner=dict(type='SilhouetteDepthRefiner')))  # the same meshes
     assert not any('refiner' in k for k in model.state_dict())
     # the head's poses: the true rotation, the depth 5 % too far
     model.head.predict = lambda feats, samples, shape: [

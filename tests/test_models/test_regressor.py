@@ -25,11 +25,10 @@ def build_pose(**kwargs) -> torch.nn.Module:
     cfg = dict(
         type='PoseRegressor',
         backbone=dict(type='TorchvisionResNet', depth=18),
-        head=dict(type='PoseRegressionHead', hidden_channels=64))
+        head=dict(type='PoseRegressionHead', hidden_channels=64),
+        objects=dataset_meta())
     cfg.update(kwargs)
-    model = MODELS.build(cfg)
-    model.set_dataset_meta(dataset_meta())
-    return model
+    return MODELS.build(cfg)
 
 
 def _loss_points(model: torch.nn.Module, obj_id: int) -> torch.Tensor:
@@ -182,21 +181,33 @@ def test_model_points_are_subsampled_non_persistent_buffers():
 
 
 def test_missing_model_info_gives_clear_errors(make_batch):
-    model = MODELS.build(
-        dict(type='PoseRegressor',
-             backbone=dict(type='TorchvisionResNet', depth=18),
-             head=dict(type='PoseRegressionHead', hidden_channels=16)))
+    def build(**kwargs):
+        return MODELS.build(dict(
+            type='PoseRegressor',
+            backbone=dict(type='TorchvisionResNet', depth=18),
+            head=dict(type='PoseRegressionHead', hidden_channels=16),
+            **kwargs))
+
+    model = build()
     batch = make_batch(1)
-    with pytest.raises(KeyError, match='set_dataset_meta'):
-        model(**model.data_preprocessor(batch, True), mode='loss')
+    data = model.data_preprocessor(batch, True)
+    for mode in ('loss', 'predict'):
+        with pytest.raises(ValueError) as err:
+            model(**data, mode=mode)
+        assert str(err.value) == (
+            'PoseRegressor has no objects: build it with objects=dict('
+            "models_dir=<BOP models folder>) (a config's model.objects)")
     with pytest.raises(KeyError, match='diameters'):
-        model.set_dataset_meta(dict(dataset_name='toy', model_points={}))
+        build(objects=dict(dataset_name='toy', model_points={}))
     with pytest.raises(ValueError, match='object 4 must be a non-empty'):
-        model.set_dataset_meta(
-            dict(model_points={4: np.zeros((5, 2))}, diameters={4: 1.0}))
+        build(objects=dict(model_points={4: np.zeros((5, 2))},
+                           diameters={4: 1.0}))
+    with pytest.raises(ValueError, match=r'PoseRegressor objects: expected '
+                       r'dict\(models_dir=.*got keys \[.models.\]'):
+        build(objects=dict(models='data/x/models'))
     with pytest.raises(ValueError, match='crop_K of toy/000000.png'):
         batch['data_samples'][0].set_metainfo(dict(crop_K=np.eye(2)))
-    model.set_dataset_meta(dataset_meta())
+    model = build(objects=dataset_meta())
     batch['data_samples'][0].obj_id = 7  # not among the model's objects
     with pytest.raises(KeyError, match='obj_id 7 .image toy/000000.png'):
         model(**model.data_preprocessor(batch, True), mode='loss')

@@ -8,6 +8,8 @@
 # (MaskCenteredCrop box_source='detections'), where no mask exists.
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/lm'
+# the objects (model.objects; the metric and the pictures read the same)
+models_dir = f'{data_root}/models'
 crop_size = 224
 label_fraction = 0.1
 obj_ids = [1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]

@@ -17,6 +17,9 @@
 dataset_type = 'LinemodBOPDataset'
 render_root = 'data/render_lmo'
 real_root = 'data/lmo_real'
+# the objects (model.objects, the metric, the pictures); the renders' models
+# are copies of these
+models_dir = f'{real_root}/models'
 obj_ids = [1, 9]
 crop_size = 64
 real_split = dict(split='test', scene_ids=[2], obj_ids=obj_ids,

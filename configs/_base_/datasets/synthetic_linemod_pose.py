@@ -9,6 +9,8 @@
 # test recording (measured on the synthetic default, see docs/results.md).
 dataset_type = 'LinemodBOPDataset'
 data_root = 'data/synthetic_linemod'
+# the objects (model.objects; the metric and the pictures read the same)
+models_dir = f'{data_root}/models'
 crop_size = 64
 label_fraction = 0.1
 # The SITE codec: GeneratePoseTarget encodes the training targets with it and

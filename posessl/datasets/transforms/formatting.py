@@ -13,7 +13,7 @@ __all__ = ['PackPoseInputs']
 
 DEFAULT_META_KEYS = ('img_path', 'scene_id', 'im_id', 'ori_shape',
                      'img_shape', 'bbox', 'crop_center', 'crop_size', 'zoom',
-                     'zoom_xy')
+                     'zoom_xy', 'skipped_samples')
 #: Results packed as typed tensors of the data sample (where present).
 TENSOR_KEYS = ('obj_id', 'cam_K', 'crop_K', 'gt_R', 'gt_t', 'gt_site')
 

@@ -1,6 +1,5 @@
 """Loading the RGB image and the object mask of a data info."""
 import logging
-import os
 from collections import OrderedDict
 from typing import List, Optional, Tuple
 
@@ -13,8 +12,7 @@ from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
 
 __all__ = [
-    'LoadImageAndMask', 'read_rgb', 'read_mask', 'SKIP_RECORD_ENV',
-    'record_skip', 'read_skip_record', 'check_mask'
+    'LoadImageAndMask', 'read_rgb', 'read_mask', 'SKIPPED_KEY', 'check_mask'
 ]
 
 
@@ -70,32 +68,10 @@ def read_mask(path: str) -> np.ndarray:
     return img > 127
 
 
-#: Environment variable naming the file every process appends its skipped
-#: samples to (one line each), so the training tool can total them across
-#: loader workers (``tools/train.py`` sets it to ``<work_dir>/skipped.txt``).
-SKIP_RECORD_ENV = 'POSESSL_SKIP_RECORD'
-
-
-def record_skip(reason: str) -> None:
-    """Append one skipped sample's reason to the skip record, if one is set.
-
-    One short ``write`` in append mode per line, so lines of concurrent
-    loader processes do not interleave.
-    """
-    path = os.environ.get(SKIP_RECORD_ENV)
-    if not path:
-        return
-    line = reason.replace('\n', ' ') + '\n'
-    with open(path, 'a', encoding='utf-8') as f:
-        f.write(line)
-
-
-def read_skip_record(path: str) -> List[str]:
-    """The reasons in a skip record (none if the file does not exist)."""
-    if not os.path.isfile(path):
-        return []
-    with open(path, encoding='utf-8') as f:
-        return [line.rstrip('\n') for line in f if line.strip()]
+#: Metainfo key of a training sample that replaces skipped ones: their
+#: reasons, in order (``PackPoseInputs`` packs it; ``SkippedSamplesHook``
+#: totals it in the message hub).
+SKIPPED_KEY = 'skipped_samples'
 
 
 @TRANSFORMS.register_module()
@@ -110,8 +86,11 @@ class LoadImageAndMask(BaseTransform):
     data info's ``ori_shape``, a mask of another size, or an empty mask is
     a problem. With ``skip_bad=True`` (training) the transform logs a
     warning naming the file, counts it in :attr:`num_skipped` and returns
-    ``None``, so MMEngine's dataset draws another sample; with
-    ``skip_bad=False`` (testing) it raises.
+    ``None``, so MMEngine's dataset draws another sample; the next sample
+    this process loads carries the reasons of the ones skipped before it
+    as ``results['skipped_samples']`` (:data:`SKIPPED_KEY`; the Runner's
+    ``SkippedSamplesHook`` totals them). With ``skip_bad=False`` (testing)
+    it raises.
 
     With ``cache_size > 0`` each process keeps the last ``cache_size``
     decoded image/mask pairs (least recently used out first), as read-only
@@ -131,6 +110,7 @@ class LoadImageAndMask(BaseTransform):
         self.cache_size = int(cache_size)
         self._cache: 'OrderedDict[tuple, tuple]' = OrderedDict()
         self.num_skipped = 0
+        self._pending: List[str] = []  # reasons not yet handed on
 
     def _load_cached(
             self, results: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -176,8 +156,11 @@ class LoadImageAndMask(BaseTransform):
             print_log(f'skipping a sample: {e} ({self.num_skipped} skipped '
                       'so far in this process)', logger='current',
                       level=logging.WARNING)
-            record_skip(str(e))
+            self._pending.append(str(e).replace('\n', ' '))
             return None
+        if self._pending:
+            results[SKIPPED_KEY] = tuple(self._pending)
+            self._pending = []
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]

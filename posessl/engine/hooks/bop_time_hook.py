@@ -1,53 +1,42 @@
-"""Measures how long the model takes per test image, for the BOP CSV."""
+"""Marks the start of each test step, for the BOP CSV's per-image time."""
 import time
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging import MessageHub
 
+from posessl.evaluation.metrics.add_metric import TEST_STEP_START
 from posessl.registry import HOOKS
 
 
 @HOOKS.register_module()
 class BopTimeHook(Hook):
-    """Writes each test sample's share of its batch's time into its
-    metainfo as ``time`` (seconds), which ``ADDMetric`` puts in the BOP
-    results CSV (summed over the objects of one image there).
+    """Records when each test step starts, for ``ADDMetric``'s ``time``.
 
-    The time of a batch is the wall time of the model's ``test_step`` on it
-    (moving the batch to the device, normalisation, the network, decoding
-    the poses; on a GPU up to a synchronisation after the step), divided by
-    the number of samples in it. Reading and cropping the images in the
-    loader is not counted: the loader's workers do it ahead of the step.
-
-    The hook wraps ``runner.model.test_step`` for the duration of the test
-    (MMEngine's test loop hands the step's outputs straight to the
-    evaluator, so no hook runs between the two) and unwraps it after.
+    MMEngine's test loop calls ``before_test_iter``, the model's
+    ``test_step``, the evaluator's ``process`` at once, then
+    ``after_test_iter``. This hook (the last ``before_test_iter`` to run)
+    puts ``time.perf_counter()`` in the current message hub's runtime info
+    under ``TEST_STEP_START``, after a CUDA synchronisation where CUDA is
+    in use, and clears it after the iteration. ``ADDMetric.process`` reads
+    it (:func:`~posessl.evaluation.metrics.add_metric.test_step_seconds`)
+    and gives each sample of the batch an equal share of the step's wall
+    time (moving the batch to the device, normalisation, the network,
+    decoding; loading and cropping in the loader are not counted), which
+    the BOP results CSV sums over the objects of one image.
     """
 
-    priority = 'VERY_LOW'
+    priority = 'LOWEST'
 
-    def __init__(self) -> None:
-        self._model: Optional[Any] = None
+    def before_test_iter(self, runner, batch_idx: int,
+                         data_batch: Optional[dict] = None) -> None:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+        MessageHub.get_current_instance().update_info(
+            TEST_STEP_START, time.perf_counter())
 
-    def before_test(self, runner) -> None:
-        model = runner.model
-        step: Callable = model.test_step
-
-        def timed_test_step(data: Any) -> Any:
-            start = time.perf_counter()
-            outputs = step(data)
-            if torch.cuda.is_available() and torch.cuda.is_initialized():
-                torch.cuda.synchronize()
-            share = (time.perf_counter() - start) / max(len(outputs), 1)
-            for sample in outputs:
-                sample.set_metainfo(dict(time=share))
-            return outputs
-
-        model.test_step = timed_test_step
-        self._model = model
-
-    def after_test(self, runner) -> None:
-        if self._model is not None:
-            del self._model.test_step  # the class's method again
-            self._model = None
+    def after_test_iter(self, runner, batch_idx: int,
+                        data_batch: Optional[dict] = None,
+                        outputs=None) -> None:
+        MessageHub.get_current_instance().update_info(TEST_STEP_START, None)

@@ -6,12 +6,13 @@ and hands the scoring to :mod:`posessl.evaluation.scoring` and the table
 and CSV to :mod:`posessl.evaluation.reporting`.
 """
 import logging
+import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
+from mmengine.logging import MessageHub, print_log
 
 from posessl.registry import METRICS
 from posessl.structures import ObjectTable
@@ -25,7 +26,23 @@ from ..scoring import (
     score_results,
 )
 
-__all__ = ['ADDMetric']
+__all__ = ['ADDMetric', 'TEST_STEP_START', 'test_step_seconds']
+
+#: Message hub runtime info: ``time.perf_counter()`` at the start of the
+#: running test step (``BopTimeHook``), None outside one.
+TEST_STEP_START = 'posessl_test_step_start'
+
+
+def test_step_seconds() -> Optional[float]:
+    """Wall time since the start of the running test step (after a CUDA
+    synchronisation where CUDA is in use), or None where ``BopTimeHook``
+    recorded none."""
+    start = MessageHub.get_current_instance().get_info(TEST_STEP_START)
+    if start is None:
+        return None
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
 
 
 def _array(sample: Mapping, key: str, shape: Tuple[int, ...]) -> np.ndarray:
@@ -87,11 +104,18 @@ class ADDMetric(BaseMetric):
         proj2d_px: Proj2D threshold in pixels.
         cm_deg: ``(mm, degrees)`` of the translation/rotation criterion.
         models_dir: A BOP ``models`` folder (``models_info.json`` and
-            ``obj_XXXXXX.ply``) to read model points and diameters from,
-            for use without a dataset; overrides ``dataset_meta``.
+            ``obj_XXXXXX.ply``) to read model points and diameters from;
+            overrides ``dataset_meta``. Without it the objects are those of
+            ``dataset_meta`` (the Runner sets the dataset's metainfo):
+            its ``models_dir``, read once per process, so the metric holds
+            the same :class:`~posessl.structures.ObjectTable` as a model
+            built with ``objects=dict(models_dir=...)`` on that folder.
         num_model_points: Points sampled (deterministically) per model when
             reading ``models_dir``.
-        csv_file: When set, also write the BOP results CSV there.
+        csv_file: When set, also write the BOP results CSV there; its
+            per-image ``time`` is the test step's wall time that
+            ``BopTimeHook`` marks (:func:`test_step_seconds`) shared
+            equally by the samples of the batch (-1 without the hook).
         mean_exclude_obj_ids: Objects left out of the means. ``'auto'``:
             bowl and cup when they are among 15 evaluated objects.
         device: ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda'``.
@@ -152,14 +176,18 @@ class ADDMetric(BaseMetric):
         self.device = device
         self.ortho_tol = float(ortho_tol)
         self.error_split = bool(error_split)
-        self._models_table: Optional[ObjectTable] = None
         #: the per-object table of the last evaluation, as logged
         #: (``tools/test.py`` prints it)
         self.table: Optional[str] = None
 
     # ------------------------------------------------------------ process
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Keep the poses, ids and camera of each sample (small, CPU)."""
+        """Keep the poses, ids and camera of each sample (small, CPU), and
+        its share of the test step's time where ``BopTimeHook`` marked it
+        (else the sample's own ``time``, else -1)."""
+        elapsed = test_step_seconds()
+        share = None if elapsed is None else elapsed / max(
+            len(data_samples), 1)
         for sample in data_samples:
             if hasattr(sample, 'to_dict'):
                 sample = sample.to_dict()
@@ -173,7 +201,8 @@ class ADDMetric(BaseMetric):
                 scene_id=int(_scalar(sample, 'scene_id', -1)),
                 im_id=int(_scalar(sample, 'im_id', -1)),
                 score=float(score),
-                time=float(_scalar(sample, 'time', -1.0)),
+                time=share if share is not None else float(
+                    _scalar(sample, 'time', -1.0)),
                 pred_R=_array(sample, 'pred_R', (3, 3)),
                 pred_t=_array(sample, 'pred_t', (3, )),
                 gt_R=_array(sample, 'gt_R', (3, 3)),
@@ -181,26 +210,26 @@ class ADDMetric(BaseMetric):
                 cam_K=_array(sample, 'cam_K', (3, 3))))
 
     # ------------------------------------------------------------ objects
-    def _object_table(self) -> ObjectTable:
-        """The objects: from ``models_dir`` (read once) where given, else
-        from ``dataset_meta``, both through :class:`ObjectTable`."""
-        if self.models_dir is not None:
-            if self._models_table is None:
-                self._models_table = ObjectTable.from_models_dir(
-                    self.models_dir, self.num_model_points,
-                    self.symmetric_obj_ids)
-            return self._models_table
-        meta = dict(self.dataset_meta or {})
+    @property
+    def objects(self) -> ObjectTable:
+        """The objects it scores with: those of ``models_dir``, else of
+        ``dataset_meta``'s ``models_dir``, else of its model points and
+        diameters."""
+        meta = self.dataset_meta or {}
+        folder = self.models_dir or meta.get('models_dir')
+        if folder:
+            return ObjectTable.from_models_dir(
+                folder, self.num_model_points, self.symmetric_obj_ids)
         if 'model_points' not in meta or 'diameters' not in meta:
             raise ValueError(
-                'ADDMetric needs model points and diameters: the dataset '
-                "metainfo must hold 'model_points' and 'diameters' (set by "
-                'the test loop), or pass models_dir=<BOP models folder>')
+                'ADDMetric needs the objects: the dataset metainfo (set by '
+                "the test loop) must hold 'models_dir' or 'model_points' "
+                "and 'diameters', or pass models_dir=<BOP models folder>")
         return ObjectTable.from_metainfo(meta, self.symmetric_obj_ids)
 
     def _checked_table(self, obj_ids: Sequence[int]) -> ObjectTable:
         """The object table, which must hold every one of ``obj_ids``."""
-        table = self._object_table()
+        table = self.objects
         for obj_id in obj_ids:
             if obj_id not in table:
                 raise ValueError(

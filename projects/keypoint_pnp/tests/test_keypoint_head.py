@@ -25,11 +25,10 @@ def build_kpt(**head) -> torch.nn.Module:
     """A ResNet18 PoseRegressor with the keypoint head, objects set."""
     torch.manual_seed(0)
     head = dict(dict(type='KeypointPnPHead', hidden_channels=16), **head)
-    model = MODELS.build(dict(
+    return MODELS.build(dict(
         type='PoseRegressor',
-        backbone=dict(type='TorchvisionResNet', depth=18), head=head))
-    model.set_dataset_meta(dataset_meta())
-    return model
+        backbone=dict(type='TorchvisionResNet', depth=18), head=head,
+        objects=dataset_meta()))
 
 
 def hand_keypoints(obj_id: int) -> np.ndarray:
@@ -200,7 +199,8 @@ def test_an_unknown_object_is_a_clear_error_on_the_cpu():
 
 def test_the_head_needs_objects_and_in_channels():
     head = MODELS.build(dict(type='KeypointPnPHead', in_channels=8))
-    with pytest.raises(KeyError, match='set_dataset_meta'):
+    with pytest.raises(KeyError, match=r'no objects; build the model with '
+                       r'objects=dict\(models_dir='):
         head.loss(torch.zeros(1, 8), [crop_sample(0)], (OUT, OUT))
     with pytest.raises(ValueError, match='in_channels'):
         MODELS.build(dict(type='KeypointPnPHead'))

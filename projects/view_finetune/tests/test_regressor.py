@@ -19,8 +19,8 @@ def _model(weight: float = 0.5, neck: dict = NECK) -> torch.nn.Module:
              head=dict(type='PoseRegressionHead', hidden_channels=32),
              neck=neck,
              view_head=dict(type='CosineContrastiveHead', mode='infonce',
-                            temperature=0.2, loss_weight=weight)))
-    model.set_dataset_meta(dataset_meta())
+                            temperature=0.2, loss_weight=weight),
+             objects=dataset_meta()))
     assert isinstance(model, SemiSupervisedPoseRegressor)
     return model
 

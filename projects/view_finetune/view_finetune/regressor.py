@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from posessl.models import PoseRegressor
+from posessl.models.regressor import Objects
 from posessl.models.utils import build_on_backbone, triplet_view_loss
 from posessl.registry import MODELS
 
@@ -25,7 +26,7 @@ class SemiSupervisedPoseRegressor(PoseRegressor):
 
     Args:
         backbone, head, freeze_backbone, refiner, data_preprocessor,
-            init_cfg: as ``PoseRegressor``.
+            init_cfg, objects: as ``PoseRegressor``.
         neck: projection config (``ProjectionNeck``; ``in_channels`` is
             filled in); start it from the pretraining checkpoint with
             ``init_cfg=dict(type='Pretrained', checkpoint=...,
@@ -41,11 +42,12 @@ class SemiSupervisedPoseRegressor(PoseRegressor):
                  freeze_backbone: bool = False,
                  refiner: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 objects: Optional[Objects] = None) -> None:
         super().__init__(backbone, head, freeze_backbone=freeze_backbone,
                          refiner=refiner,
                          data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+                         init_cfg=init_cfg, objects=objects)
         self.neck = build_on_backbone(neck, self.backbone)
         self.view_head = MODELS.build(view_head)
 

@@ -4,7 +4,7 @@ MMEngine's ``LoggerHook`` sends validation metrics to the visualizer's
 backends (``vis_data/scalars.json``, TensorBoard, ...) but writes the test
 metrics only to the text log and a json file of the run folder. This hook
 fills the gap; ``configs/_base_/default_runtime.py`` adds it to every
-config. Registered in ``posessl.registry.HOOKS`` on ``import posessl``.
+config.
 """
 from numbers import Real
 from typing import Any, Dict, Optional

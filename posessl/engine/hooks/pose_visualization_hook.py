@@ -1,10 +1,4 @@
-"""``PoseVisualizationHook``: pose overlays during validation and testing.
-
-Registered in ``posessl.registry.HOOKS`` from here; ``import posessl`` (which
-every import of a ``posessl`` module triggers, including the ``posessl.engine``
-location the HOOKS registry imports) imports this module, so
-``dict(type='PoseVisualizationHook')`` builds with ``default_scope='posessl'``.
-"""
+"""``PoseVisualizationHook``: pose overlays during validation and testing."""
 import logging
 import os.path as osp
 from typing import Optional, Sequence, Tuple
@@ -14,8 +8,7 @@ from mmengine.logging import print_log
 from mmengine.visualization import Visualizer
 
 from posessl.registry import HOOKS
-
-from .pose_visualizer import PoseVisualizer, load_rgb, save_png
+from posessl.visualization import PoseVisualizer, load_rgb, save_png
 
 __all__ = ['PoseVisualizationHook', 'sample_name']
 
