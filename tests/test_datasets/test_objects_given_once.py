@@ -35,7 +35,7 @@ def _model(objects, **kw):
         type='PoseRegressor', backbone=dict(type='TorchvisionResNet',
                                             depth=18),
         head=dict(type='PoseRegressionHead', hidden_channels=16,
-                  depth_ref='crop'),
+                  decoder=dict(type='SITECodec', depth_ref='crop')),
         objects=objects, **kw))
 
 
@@ -79,6 +79,8 @@ def test_the_table_is_read_once_per_folder_until_it_changes(bop):
 def test_a_model_trained_on_one_object_takes_a_step_on_the_other(bop):
     pipeline = [dict(type='LoadImageAndMask'),
                 dict(type='MaskCenteredCrop', out_size=32),
+                dict(type='GeneratePoseTarget',
+                     codec=dict(type='SITECodec', depth_ref='crop')),
                 dict(type='PackPoseInputs')]
     other = _dataset(bop, obj_ids=[2], pipeline=pipeline)
     model = _model(dict(models_dir=str(bop / 'models')))

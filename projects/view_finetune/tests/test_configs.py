@@ -47,8 +47,8 @@ def test_view_config_trains_on_its_base_split_with_the_unlabelled_frames():
 
 def test_sil_config_adds_the_refiner_alone():
     plain, sil = _load(VIEW).to_dict(), _load(VIEW_SIL).to_dict()
-    assert sil['model'].pop('refiner') == dict(
-        type='SilhouetteDepthRefiner', models_dir='data/realmesh_lmo/models')
+    # the refiner's meshes are model.objects' folder
+    assert sil['model'].pop('refiner') == dict(type='SilhouetteDepthRefiner')
     assert sil == plain
 
 
