@@ -1,5 +1,4 @@
-"""Headless OpenGL rendering of a mesh with the OpenCV camera (below both
-the synthetic-data generator and the models' refiners)."""
+"""Headless OpenGL rendering of a mesh with the OpenCV camera."""
 from .mesh import Mesh
 from .renderer import EGL_HELP, Renderer, create_context, projection_matrix
 

@@ -1,11 +1,4 @@
 """Headless OpenGL (moderngl on EGL) renderer with the OpenCV camera model.
-
-A frame is the background (each pixel's viewing ray looks up a cube map)
-and the object (Phong-lit vertex colours) in one framebuffer: RGB plus the
-object's exact coverage (no anti-aliasing) and, optionally, camera z in mm.
-Sensor noise is a per-pixel hash: the output is a pure function of the
-inputs. Pixel ``(u, v)`` has its centre at integer coordinates
-(``u = fx x / z + cx``) and image row 0 is the framebuffer's first row.
 """
 from typing import TYPE_CHECKING, Optional, Tuple
 
@@ -167,6 +160,12 @@ def create_context() -> 'moderngl.Context':
 class Renderer:
     """Renders one object over a cube-map background, OpenCV camera ``K``.
 
+    Pixel ``(u, v)`` has its centre at integer coordinates
+    (``u = fx x / z + cx``); image row 0 is the top. The output is a pure
+    function of the inputs (sensor noise is a per-pixel hash of the seed).
+    ``render`` and ``silhouette`` raise ``RuntimeError`` before the mesh
+    (and, for ``render``, the environment) is set.
+
     Args:
         width, height: image size in pixels.
         K: (3, 3) camera matrix.
@@ -273,8 +272,7 @@ class Renderer:
         ctx = self.ctx
         R = np.asarray(R, dtype=np.float64)
         t = np.asarray(t, dtype=np.float64)
-        model_view = np.eye(4)
-        model_view[:3, :3], model_view[:3, 3] = R, t
+        model_view = _model_view(R, t)
         proj = projection_matrix(self.K, self.width, self.height, self.near,
                                  self.far)
         env = np.eye(3) if environment_rotation is None else np.asarray(
@@ -313,7 +311,6 @@ class Renderer:
         self._object_vao.render(self._moderngl.TRIANGLES)
 
         shape = (self.height, self.width)
-        # two reads beat slicing RGB out of RGBA in numpy (a strided copy)
         rgba = np.frombuffer(self._fbo.read(components=4, attachment=0),
                              np.uint8).reshape(*shape, 4)
         rgb = np.frombuffer(self._fbo.read(components=3, attachment=0),
@@ -327,13 +324,9 @@ class Renderer:
 
     def silhouette(self, R: np.ndarray, t: np.ndarray, pad_x: int,
                    pad_y: int) -> np.ndarray:
-        """Object coverage on a canvas enlarged by ``pad`` px on each side.
-
-        Pixel ``(u, v)`` of the image is pixel ``(u + pad_x, v + pad_y)``
-        of the returned ``(H + 2 pad_y, W + 2 pad_x)`` bool mask (BOP renders
-        the full silhouette this way for ``bbox_obj`` and
-        ``px_count_all``).
-        """
+        """Object coverage on a canvas enlarged by ``pad`` px on each side:
+        image pixel ``(u, v)`` is pixel ``(u + pad_x, v + pad_y)`` of the
+        returned ``(H + 2 pad_y, W + 2 pad_x)`` bool mask."""
         if self._object_vao is None:
             raise RuntimeError('Renderer.silhouette: call set_mesh first')
         w, h = self.width + 2 * pad_x, self.height + 2 * pad_y
@@ -350,8 +343,7 @@ class Renderer:
         K = self.K.copy()
         K[0, 2] += pad_x
         K[1, 2] += pad_y
-        model_view = np.eye(4)
-        model_view[:3, :3], model_view[:3, 3] = R, t
+        model_view = _model_view(R, t)
         proj = projection_matrix(K, w, h, self.near, self.far)
         ctx = self.ctx
         self._big_fbo.use()
@@ -375,6 +367,13 @@ class Renderer:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _model_view(R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """4x4 model-view matrix of ``x_cam = R x + t``."""
+    model_view = np.eye(4)
+    model_view[:3, :3], model_view[:3, 3] = R, t
+    return model_view
 
 
 def _mat(m: np.ndarray) -> bytes:

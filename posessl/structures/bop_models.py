@@ -1,8 +1,6 @@
 """Object models: LINEMOD names, model points, diameters, BOP models info.
 
-Units are millimetres throughout. A model or a diameter that is far too small
-to be in millimetres (a LINEMOD object in metres measures about 0.1) is
-refused with a message saying it looks like metres.
+Millimetres throughout: a model or diameter below 1 is refused as metres.
 """
 import os
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
@@ -118,16 +116,9 @@ def read_model(path: str) -> Any:
 
 def load_model_points(path: str, num_points: int = 3000,
                       seed: int = 0) -> np.ndarray:
-    """Deterministic sample of a PLY model's vertices, in millimetres.
-
-    All vertices are kept when there are at most ``num_points``; otherwise
-    ``num_points`` distinct vertices are drawn without replacement by a
-    NumPy ``Generator`` seeded with ``seed`` and returned in file order.
-
-    Args:
-        path: The ``.ply`` file.
-        num_points: Upper bound on the number of points.
-        seed: Seed of the sample.
+    """Deterministic sample of a PLY model's vertices, in millimetres:
+    all of them up to ``num_points``, else ``num_points`` distinct ones
+    drawn with ``seed``, in file order.
 
     Returns:
         (N, 3) float32 array, ``N <= num_points``.
@@ -234,9 +225,7 @@ def read_bop_models(models_dir: str,
 
     Reads ``<models_dir>/models_info.json`` (diameters, symmetries) and the
     optional ``dataset_info.json`` next to the folder (names, symmetric ids,
-    dataset name); the PLY files are not opened. Used by
-    ``LinemodBOPDataset`` and by ``ObjectTable.from_models_dir``, so a
-    dataset and a metric given the same folder agree.
+    dataset name); the PLY files are not opened.
 
     Args:
         models_dir: The BOP ``models`` folder.

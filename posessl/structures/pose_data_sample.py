@@ -7,10 +7,8 @@ from mmengine.structures import BaseDataElement
 
 __all__ = ['PoseDataSample', 'TENSOR_FIELDS', 'stack_field', 'sample_name']
 
-#: The typed data fields: ``name: (dtype, shape)``. Whatever is assigned to
-#: one of them (tensor, array, number, nested list) is converted to a tensor
-#: of that dtype and checked for that shape; a key of this table given as
-#: metainfo is stored as this data field instead.
+#: The typed data fields, ``name: (dtype, shape)`` (see
+#: :class:`PoseDataSample`).
 TENSOR_FIELDS: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]] = {
     'obj_id': (torch.int64, ()),
     'has_pose': (torch.bool, ()),
@@ -64,22 +62,20 @@ class PoseDataSample(BaseDataElement):
         source px), ``crop_size`` (source px), ``zoom`` (input px per source
         px), ``zoom_xy`` (``resize`` crops).
 
-    Typed data fields (:data:`TENSOR_FIELDS`; tensors, so the data
-    preprocessor moves them to the model's device with the batch):
-        ``obj_id`` () int64; ``has_pose`` () bool, the frame's pose labels
-        may be used; ``cam_K`` (3, 3) float64 of the source image;
-        ``crop_K`` (3, 3) float64 of the network input; ``mask_area`` ()
-        float32, the loaded mask's source-pixel count, and
-        ``mask_centroid`` (2,) float64, the mean (x, y) source pixel of
-        the mask (both only where a non-empty mask was loaded); ``gt_R``
-        (3, 3) and ``gt_t`` (3,) float32 (mm); ``gt_site`` (3,) float32,
-        the SITE target encoded by ``GeneratePoseTarget``; ``pred_R``,
-        ``pred_t`` likewise and ``pred_score`` () float32, set by the
-        model.
+    Typed data fields (dtypes and shapes in :data:`TENSOR_FIELDS`; moved
+    to the model's device with the batch): ``obj_id``; ``has_pose``, the
+    frame's pose labels may be used; ``cam_K`` of the source image;
+    ``crop_K`` of the network input; ``mask_area``, the loaded mask's
+    source-pixel count, and ``mask_centroid``, its mean (x, y) source pixel
+    (both only where a non-empty mask was loaded); ``gt_R``, ``gt_t`` (mm);
+    ``gt_site``, the SITE target encoded by ``GeneratePoseTarget``;
+    ``pred_R``, ``pred_t`` and ``pred_score``, set by the model.
 
-    Assigning to a typed field converts the value and checks its shape
-    (``mask_area`` must be positive), so a bad value fails where it is set
-    on the host, with one line naming the image.
+    Assigning to a typed field (tensor, array, number or nested list)
+    converts it to the field's dtype and checks its shape (``mask_area``
+    must be positive, on the host); a bad value raises ``TypeError`` or
+    ``ValueError`` naming the image. Typed keys given as metainfo are
+    stored as data fields.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:

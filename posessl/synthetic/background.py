@@ -1,21 +1,12 @@
-"""Cluttered environments: one cube map of random desk-like clutter per
-sequence.
-
-The renderer looks the cube map up along each pixel's viewing ray, so the
-background moves with the camera like a real, distant scene: neighbouring
-frames see nearly the same background and far-apart frames different parts
-of it.
-"""
+"""Cube maps of random desk-like clutter, the distant surroundings the
+renderer looks up along each pixel's viewing ray."""
 import numpy as np
 
 
 def clutter_cubemap(rng: np.random.Generator, face_size: int) -> np.ndarray:
-    """Six faces of clutter, ``(6, face_size, face_size, 3)`` uint8.
-
-    Each face holds a shaded backdrop with a few hundred overlapping
-    rectangles, discs, bars and patterned cards (stripes, checks, fine
-    "text" lines, grain) of random colours and sizes, large ones first.
-    """
+    """Six faces of clutter, ``(6, face_size, face_size, 3)`` uint8: a
+    shaded backdrop under a few hundred overlapping shapes and patterned
+    cards of random colours and sizes."""
     faces = np.empty((6, face_size, face_size, 3), np.uint8)
     for k in range(6):
         faces[k] = _clutter_face(rng, face_size)

@@ -1,11 +1,5 @@
-"""Real object models from a BOP ``models`` folder, for rendering.
-
-``load_bop_objects`` reads ``models_info.json`` and the vertex-coloured PLY
-files next to it (millimetres, as in BOP ``lm``) and returns them as
-:class:`BOPObject`, which the generator renders exactly like its procedural
-objects. The files are copied unchanged into the generated set, so its
-models, diameters and symmetries are the source's own.
-"""
+"""Real object models from a BOP ``models`` folder, rendered like the
+procedural ones and copied unchanged into the generated set."""
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +13,8 @@ from ..structures.bop_models import check_diameter, object_names, read_model
 from ..structures.io import read_json
 from .objects import SyntheticObject
 
-#: A model whose ``models_info`` diameter and vertices disagree by more than
-#: this (relative) is refused: the two files do not describe one object.
+#: Largest relative difference between a model's ``models_info`` diameter
+#: and its vertices' diameter.
 DIAMETER_TOLERANCE = 0.02
 
 

@@ -1,23 +1,6 @@
-"""Writes a synthetic LINEMOD in the BOP layout (and DenseFusion's).
-
-Layout (like BOP ``lm``: one object per scene, scene id = object id)::
-
-    <root>/dataset_info.json  camera.json
-    <root>/models/models_info.json  obj_000001.ply ...
-    <root>/{train,test}/<scene:06d>/rgb/<im:06d>.png
-                                   mask/<im:06d>_000000.png
-                                   mask_visib/<im:06d>_000000.png
-                                   [depth/<im:06d>.png]  (uint16, mm)
-                                   scene_gt.json scene_camera.json
-                                   scene_gt_info.json
-    [<root>/densefusion/data/<NN>/{rgb,mask,[depth]}/<NNNN>.png, gt.yml,
-     info.yml, train.txt, test.txt; densefusion/models/obj_<NN>.ply,
-     models_info.yml]
-
-BOP boxes are ``[x, y, w, h]`` with ``w = x_max - x_min``; ``bbox_obj`` and
-``px_count_all`` come from the full silhouette on a canvas three times the
-image size, as in BOP.
-"""
+"""Writes a synthetic LINEMOD in the BOP layout (and DenseFusion's), one
+object per scene (scene id = object id); see
+:func:`generate_synthetic_linemod` for the files."""
 import logging
 import os
 import shutil
@@ -67,16 +50,11 @@ LINEMOD_K = np.array([[572.4114, 0.0, 325.2611],
                       [0.0, 573.57043, 242.04899],
                       [0.0, 0.0, 1.0]])
 LINEMOD_SIZE = (640, 480)
-#: Where the test split comes from (see :func:`generate_synthetic_linemod`).
 TEST_RECORDINGS = ('same', 'new')
-#: How the frames are lit (see :func:`generate_synthetic_linemod`).
 LIGHTINGS = ('recording', 'random')
-DATASET_NAME = 'synthetic_linemod'
-#: ``dataset_info.json`` name of a set rendered from real models.
-REALMESH_NAME = 'synthetic_linemod_realmesh'
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 logger = logging.getLogger(__name__)
-# files and folders the generator owns inside its root
+#: what the generator writes inside its root
 _OUTPUTS = ('dataset_info.json', 'camera.json', 'models', 'train', 'test',
             'densefusion', 'test_targets_bop19.json')
 #: what it writes inside each scene folder of train/ and test/
@@ -113,6 +91,20 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
                                progress: bool = True) -> str:
     """Generate a synthetic LINEMOD-format data set.
 
+    Files (BOP ``lm`` layout)::
+
+        dataset_info.json  camera.json  test_targets_bop19.json
+        models/models_info.json  models/obj_<id:06d>.ply
+        {train,test}/<id:06d>/rgb/<im:06d>.png  mask/<im:06d>_000000.png
+            mask_visib/<im:06d>_000000.png  [depth/<im:06d>.png (uint16 mm)]
+            scene_gt.json  scene_camera.json  scene_gt_info.json
+        [densefusion/data/<NN>/{rgb,mask,[depth]}/<NNNN>.png, gt.yml,
+         info.yml, train.txt, test.txt; densefusion/models/obj_<NN>.ply,
+         models_info.yml, dataset_info.json]
+
+    Boxes are BOP's ``[x, y, w, h]``; ``bbox_obj`` and ``px_count_all``
+    come from the full silhouette, also outside the image.
+
     Args:
         out_dir: root folder; created if missing, must be empty unless
             ``overwrite`` (which replaces only the generator's own files).
@@ -144,6 +136,14 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
 
     Returns:
         The absolute path of the root folder.
+
+    Raises:
+        ValueError: an argument out of range or a wrong combination.
+        FileExistsError / NotADirectoryError: ``out_dir`` is not empty
+            (without ``overwrite``) or is a file.
+        FileNotFoundError / DataError: bad models or photographs (before
+            anything is written).
+        RuntimeError: no headless OpenGL (before anything is written).
     """
     if models_dir is not None and num_objects is not None:
         raise ValueError('num_objects counts procedural objects; with '
@@ -154,11 +154,7 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
                          'objects)')
     num_objects = 3 if num_objects is None else num_objects
     _check_args(num_objects, train_frames, test_frames, width, height, seed,
-                densefusion, test_recording)
-    if lighting not in LIGHTINGS:
-        raise ValueError(f'lighting must be one of {LIGHTINGS}, got '
-                         f'{lighting!r}')
-    # bad models or photographs fail before anything is written
+                densefusion, test_recording, lighting)
     if models_dir is None:
         objects = make_objects(num_objects, seed)
         distance_range = DISTANCE_RANGE
@@ -168,7 +164,6 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
     backdrop = None if backgrounds_dir is None else PhotoBackdrop(
         backgrounds_dir, width, height)
     K = camera_matrix(width, height)
-    # the GL context first: without EGL nothing gets written
     renderer = Renderer(width, height, K, with_depth=depth)
     try:
         root = _prepare_root(Path(out_dir), overwrite)
@@ -189,7 +184,8 @@ def generate_synthetic_linemod(out_dir: Union[str, os.PathLike], *,
         {'im_id': i, 'inst_count': 1, 'obj_id': o.obj_id,
          'scene_id': o.obj_id} for o in objects for i in range(test_frames)])
     dataset_info = {
-        'name': DATASET_NAME if models_dir is None else REALMESH_NAME,
+        'name': 'synthetic_linemod' if models_dir is None
+        else 'synthetic_linemod_realmesh',
         'objects': {str(o.obj_id): o.name for o in objects},
         'kinds': {str(o.obj_id): o.kind for o in objects},
         'symmetric_obj_ids': [o.obj_id for o in objects if o.symmetric],
@@ -217,7 +213,7 @@ def _render_all(renderer: Renderer, root: Path,
                 densefusion: bool, test_recording: str,
                 distance_range: Tuple[float, float],
                 backdrop: Optional[PhotoBackdrop], progress: bool,
-                lighting: str = 'recording') -> None:
+                lighting: str) -> None:
     """Render and write every object's train and test sequences."""
     # cube faces of ~fx texels: a texel spans ~2 px at the view centre,
     # so the background is a little soft (out of focus)
@@ -247,8 +243,8 @@ def _render_all(renderer: Renderer, root: Path,
             for split_idx, (split, (path, light, env_rotation,
                                     noise_seeds)) in enumerate(
                                         sequences.items()):
-                if lighting == 'random':  # its own stream: 'recording'
-                    light = randomised_lighting(  # output stays the same
+                if lighting == 'random':  # a random stream of its own
+                    light = randomised_lighting(
                         np.random.default_rng(np.random.SeedSequence(
                             [seed, 5, obj.obj_id, split_idx])), path.R)
                 _render_sequence(renderer, writer, obj, K,
@@ -304,13 +300,13 @@ def _new_recordings(seed: int, obj_id: int, sizes: Dict[str, int],
     return out
 
 
-def _render_sequence(renderer: Renderer, writer: 'FileWriter',
+def _render_sequence(renderer: Renderer, writer: FileWriter,
                      obj: SyntheticObject, K: np.ndarray, scene_dir: Path,
                      split: str, path: CameraPath, light: Lighting,
                      env_rotation: np.ndarray, noise_seeds: np.ndarray,
-                     depth: bool, df: Optional['DenseFusionScene'],
-                     bar: tqdm, backdrop: Optional[PhotoBackdrop] = None,
-                     room: float = 0.0) -> None:
+                     depth: bool, df: Optional[DenseFusionScene],
+                     bar: tqdm, backdrop: Optional[PhotoBackdrop],
+                     room: float) -> None:
     """Render and write one object's sequence of one split (over the
     ``backdrop``'s photographs, turned by ``room`` degrees, if given)."""
     num = len(path)
@@ -380,7 +376,7 @@ def _bbox(mask: np.ndarray) -> List[int]:
 # ------------------------------------------------------------ helpers
 def _check_args(num_objects: int, train_frames: int, test_frames: int,
                 width: int, height: int, seed: int,
-                densefusion: bool, test_recording: str) -> None:
+                densefusion: bool, test_recording: str, lighting: str) -> None:
     def whole(name: str, value: object, low: int, high: int) -> None:
         if (not isinstance(value, (int, np.integer))
                 or isinstance(value, bool) or not low <= value <= high):
@@ -393,9 +389,12 @@ def _check_args(num_objects: int, train_frames: int, test_frames: int,
     whole('width', width, 16, 8192)
     whole('height', height, 16, 8192)
     whole('seed', seed, 0, 2**63 - 1)
-    if test_recording not in TEST_RECORDINGS:
-        raise ValueError(f"test_recording must be one of {TEST_RECORDINGS}, "
-                         f"got {test_recording!r}")
+    for name, value, choices in (('test_recording', test_recording,
+                                  TEST_RECORDINGS),
+                                 ('lighting', lighting, LIGHTINGS)):
+        if value not in choices:
+            raise ValueError(f'{name} must be one of {choices}, got '
+                             f'{value!r}')
     if (test_recording == 'same'
             and train_frames + test_frames > RECORDING_FRAMES):
         raise ValueError(

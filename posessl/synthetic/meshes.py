@@ -1,10 +1,6 @@
-"""Triangle meshes built from primitives, with exact per-vertex normals.
-
-Every builder returns a :class:`~posessl.rendering.Mesh` whose triangles wind
-counter-clockwise seen from outside and whose normals are the analytic
-surface normals (boxes keep sharp edges, surfaces of revolution stay smooth).
-Units are the caller's.
-"""
+"""Triangle meshes of primitives (units are the caller's): triangles wind
+counter-clockwise seen from outside, normals are the analytic surface
+normals (sharp box edges, smooth surfaces of revolution)."""
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -60,11 +56,9 @@ def box(size: Sequence[float], spacing: float) -> Mesh:
         i, j = (k + 1) % 3, (k + 2) % 3  # e_i x e_j = e_k
         n_i = max(1, int(np.ceil(2 * half[i] / spacing)))
         n_j = max(1, int(np.ceil(2 * half[j] / spacing)))
+        e_i, e_j = np.zeros(3), np.zeros(3)
+        e_i[i], e_j[j] = 2 * half[i], 2 * half[j]
         for sign in (1.0, -1.0):
-            e_i = np.zeros(3)
-            e_i[i] = 2 * half[i]
-            e_j = np.zeros(3)
-            e_j[j] = 2 * half[j]
             origin = -half.copy()
             origin[k] = sign * half[k]
             if sign > 0:
@@ -177,8 +171,3 @@ def capsule(radius: float, length: float, spacing: float) -> Mesh:
     sections = 2 * max(6, int(np.ceil(np.pi * radius / spacing)))
     return lathe([prof], sections)
 
-
-def signed_volume(mesh: Mesh) -> float:
-    """Enclosed volume (positive when the faces point outwards)."""
-    a, b, c = (mesh.vertices[mesh.faces[:, i]] for i in range(3))
-    return float(np.einsum('ij,ij->i', a, np.cross(b, c)).sum() / 6.0)

@@ -1,32 +1,20 @@
-"""Procedural, textured LINEMOD-like objects (millimetres, vertex colours).
-
-Three kinds, all deterministic from a seed:
-
-* ``gadget``: asymmetric. A body (box, ellipsoid, capsule or cylinder) with
-  a large head and two to four smaller attachments (handles, nozzles,
-  blocks) in directions that are never close to opposite, and a painted
-  pattern (stripes, checks, spots) that breaks every symmetry.
-* ``crate``: eggbox-like box with egg bumps on top, exactly invariant (shape
-  and colours) under a half turn about its z axis. BOP: one
-  ``symmetries_discrete`` entry.
-* ``tube``: glue-like bottle, a surface of revolution about z painted with
-  bands only. BOP: ``symmetries_continuous`` about z.
-
-Objects are centred on their bounding box (symmetric ones keep their axis on
-x = y = 0) and scaled to a LINEMOD-like diameter (about 100-290 mm).
-"""
+"""Procedural LINEMOD-like objects (mm, vertex colours), deterministic from
+a seed: asymmetric ``gadget``s, the ``crate`` (invariant under a half turn
+about z) and the ``tube`` (a surface of revolution about z)."""
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import numpy as np
+import trimesh
 
 from ..geometry.rotation import random_rotation, rotation_to
 from ..rendering import Mesh
 from ..structures.bop_models import points_diameter
 from . import meshes
 
-# Kinds cycle over object ids 1, 2, 3, ...: with three objects two are
-# asymmetric and one symmetric; with 15, ten and five.
+#: Kind of object ids 1, 2, 3, ... (cycling): of three objects, one is
+#: symmetric.
 KIND_CYCLE = ('gadget', 'crate', 'gadget', 'tube', 'gadget', 'gadget')
 DIAMETER_RANGE = {'gadget': (100.0, 290.0), 'crate': (150.0, 200.0),
                   'tube': (140.0, 190.0)}
@@ -43,8 +31,9 @@ class SyntheticObject:
         obj_id: object id (1-based, as in BOP).
         name: readable name, e.g. ``'gadget01'``.
         kind: ``'gadget'``, ``'crate'`` or ``'tube'``.
-        mesh: model in millimetres; vertices are float32-exact so the PLY
-            file holds exactly these values.
+        mesh: model in mm, centred on its bounding box (symmetric kinds keep
+            their axis on x = y = 0); float32-exact vertices, as the PLY
+            file stores them.
         symmetries_discrete: BOP entries, each a row-major 4x4 transform
             (translation in mm) flattened to 16 floats.
         symmetries_continuous: BOP entries ``{'axis': [..], 'offset': [..]}``.
@@ -83,19 +72,23 @@ class SyntheticObject:
             info['symmetries_continuous'] = self.symmetries_continuous
         return info
 
-
-def object_kind(obj_id: int) -> str:
-    """Kind of the object with this id (fixed by the id, not the seed)."""
-    return KIND_CYCLE[(obj_id - 1) % len(KIND_CYCLE)]
+    def write_model(self, path: Path) -> None:
+        """Write the mesh as a binary PLY (mm, vertex normals and colours).
+        """
+        m = self.mesh
+        colors = np.concatenate(
+            [m.colors, np.full((len(m.colors), 1), 255, np.uint8)], 1)
+        mesh = trimesh.Trimesh(vertices=m.vertices, faces=m.faces,
+                               vertex_normals=m.normals,
+                               vertex_colors=colors, process=False)
+        path.write_bytes(trimesh.exchange.ply.export_ply(
+            mesh, encoding='binary', vertex_normal=True))
 
 
 def make_object(obj_id: int, seed: int) -> SyntheticObject:
-    """Build object ``obj_id`` of the set generated with ``seed``.
-
-    The same ``(obj_id, seed)`` always gives the same model, whatever the
-    number of objects in the set.
-    """
-    kind = object_kind(obj_id)
+    """Build object ``obj_id`` of the set generated with ``seed`` (the same
+    model whatever the number of objects in the set)."""
+    kind = KIND_CYCLE[(obj_id - 1) % len(KIND_CYCLE)]
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1, obj_id]))
     builder = {'gadget': _gadget, 'crate': _crate, 'tube': _tube}[kind]
     mesh, sym_discrete, sym_continuous = builder(rng)
@@ -107,7 +100,6 @@ def make_object(obj_id: int, seed: int) -> SyntheticObject:
     target = rng.uniform(low, high)
     scale = target / points_diameter(mesh.vertices)
     mesh = mesh.transformed(np.eye(3) * scale, -centre * scale)
-    # float32-exact vertices: the PLY file stores float32
     mesh.vertices = mesh.vertices.astype(np.float32).astype(np.float64)
     return SyntheticObject(obj_id, f'{kind}{obj_id:02d}', kind, mesh,
                            sym_discrete, sym_continuous)

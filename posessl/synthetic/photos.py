@@ -1,13 +1,4 @@
-"""Real photographs as the backgrounds of a rendered recording.
-
-A hand-held camera circling an object sees the room turn past behind it.
-:class:`PhotoBackdrop` imitates that with a folder of photographs: the
-camera's azimuth picks the photograph (each covers an equal sector of the
-circle), and inside a sector the view pans smoothly across a slightly
-enlarged copy of it, with the elevation tilting the view. Neighbouring
-frames therefore share a background that slides, as in a video, and the
-object is composited over it with its exact mask.
-"""
+"""Real photographs as the backgrounds of a rendered recording."""
 from pathlib import Path
 from typing import List
 
@@ -19,8 +10,7 @@ from .trajectory import ELEVATION_RANGE
 
 #: File endings taken as photographs.
 PHOTO_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
-#: How much larger than the frame each photograph is scaled, so the view
-#: can pan across it.
+#: How much larger than the frame each photograph is scaled (room to pan).
 PAN_MARGIN = 1.25
 
 
@@ -44,6 +34,11 @@ def photo_files(folder: str) -> List[Path]:
 
 class PhotoBackdrop:
     """Backgrounds for one image size from a folder of photographs.
+
+    The camera's azimuth picks the photograph (each covers an equal sector
+    of the circle); inside a sector the view pans smoothly across it, and
+    the elevation tilts the view, so neighbouring frames see a background
+    that slides, as in a video.
 
     Args:
         folder: the photographs (RGB or grey, any size).
@@ -86,11 +81,8 @@ class PhotoBackdrop:
 
 def composite(render: np.ndarray, mask: np.ndarray, background: np.ndarray,
               gain: np.ndarray) -> np.ndarray:
-    """The rendered object over a photograph under the frame's exposure.
-
-    ``gain`` (RGB) is the camera's exposure and white balance, applied to
-    the photograph as the renderer applied it to the object.
-    """
+    """The rendered object (``mask``) over ``background``, the photograph
+    scaled by the frame's RGB exposure ``gain`` as the object was."""
     scaled = np.clip(background.astype(np.float32) * np.asarray(
         gain, np.float32), 0, 255).round().astype(np.uint8)
     return np.where(mask[..., None], render, scaled)

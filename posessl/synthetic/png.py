@@ -1,12 +1,6 @@
-"""A small, fast, deterministic PNG encoder (numpy + zlib).
-
-The generator writes thousands of noisy 640 x 480 frames. Sensor noise
-leaves little for LZ77 matching to find, so the "up" filter followed by
-zlib's run-length strategy (Huffman coding of the residuals plus runs) is
-about four times as fast as Pillow's default and gives smaller files; runs
-keep masks tiny. The bytes depend only on zlib, so a seed always gives the
-same files. Any PNG reader (OpenCV, Pillow) decodes the result.
-"""
+"""A fast, deterministic PNG encoder (numpy + zlib: the "up" filter and
+zlib's run-length strategy); the bytes depend only on zlib, so a seed always
+gives the same files."""
 import struct
 import zlib
 

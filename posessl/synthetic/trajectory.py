@@ -1,15 +1,8 @@
-"""Hand-held-like camera paths and slowly varying lighting.
-
-Every quantity is a smooth random signal (white noise through a Gaussian
-filter of a few dozen frames): neighbouring frames are neighbouring
-viewpoints under nearly the same light. The object sits at the model origin
-with +z up; the camera moves over the upper hemisphere looking roughly at
-it. A sequence shorter than a recording (``RECORDING_FRAMES``) is that
-recording subsampled evenly (:func:`recording_frames`), as LINEMOD's lists
-subsample theirs; elevation and distance sweep their whole ranges in every
-recording.
-"""
-from dataclasses import dataclass
+"""Hand-held-like camera paths and slowly varying lighting: smooth random
+signals, so neighbouring frames are neighbouring viewpoints under nearly the
+same light. The object sits at the origin with +z up; the camera moves over
+the upper hemisphere looking roughly at it."""
+from dataclasses import dataclass, fields
 from typing import Optional, Tuple, Union
 
 import numpy as np
@@ -17,32 +10,29 @@ from scipy.ndimage import gaussian_filter1d
 
 from ..geometry.rotation import axis_rotation, look_at_rotation
 
-#: Length of the hand-held recording every sequence is drawn from (LINEMOD
-#: records about 1,200 frames per object).
+#: Frames of the one recording every sequence is a subsample of.
 RECORDING_FRAMES = 1200
-#: Largest gap (recording frames) between consecutive frames of a training
-#: sequence: the default 300 frames (gap 4.01) span the whole recording.
+#: Largest gap (recording frames) between consecutive training frames.
 MAX_TRAIN_STEP = 4.5
-# Ranges of the path (degrees, millimetres).
-AZIMUTH_RATE = 0.9  # mean turn per frame: ~3 circles in 1,200 frames
+# Path ranges (degrees, mm): mean azimuth turn per frame, elevation and
+# distance swept in so many passes per recording, roll and look-at jitter.
+AZIMUTH_RATE = 0.9
 ELEVATION_RANGE = (8.0, 82.0)
 DISTANCE_RANGE = (400.0, 1500.0)
-#: LINEMOD's own camera distances, for its ~100 mm objects (the real LM-O
-#: sample's depths span 570-1440 mm).
+#: LINEMOD's own camera distances (mm), for real ~100 mm models.
 LINEMOD_DISTANCE_RANGE = (600.0, 1300.0)
-ELEVATION_SWEEPS = 2.6  # bottom-to-top passes per recording
+ELEVATION_SWEEPS = 2.6
 DISTANCE_SWEEPS = 3.7
 ROLL_STD = 15.0
-LIGHT_WOBBLE_STD = 4.0  # degrees; the room light is otherwise fixed
-PAN_STD, TILT_STD = 14.0, 11.0  # look-at jitter: the object moves around
-PAN_MAX, TILT_MAX = 27.0, 21.0  # keeps the object centre inside the view
+LIGHT_WOBBLE_STD = 4.0
+PAN_STD, TILT_STD = 14.0, 11.0
+PAN_MAX, TILT_MAX = 27.0, 21.0
 
 
 def smooth_noise(rng: np.random.Generator, num: int, std: float,
                  frames: float) -> np.ndarray:
-    """Stationary smooth random signal with standard deviation ``std``:
-    white noise through a Gaussian of sigma ``frames`` (scaled by theory,
-    not by the sample)."""
+    """(num,) smooth random signal of (expected, not sample) standard
+    deviation ``std``: white noise through a Gaussian of sigma ``frames``."""
     pad = int(4 * frames) + 1
     white = rng.normal(size=num + 2 * pad)
     smooth = gaussian_filter1d(white, frames, mode='constant')[pad:pad + num]
@@ -70,9 +60,9 @@ def recording_frames(num_frames: int,
 
 def held_out_frames(train: np.ndarray, num_frames: int,
                     recording_length: int = RECORDING_FRAMES) -> np.ndarray:
-    """``num_frames`` test frames of the recording ``train`` comes from
-    (LINEMOD's protocol): spread evenly over the unused frames between the
-    first and last training frame, else over all unused frames.
+    """``num_frames`` test frames of the recording ``train`` comes from:
+    spread evenly over the unused frames between the first and last
+    training frame, else (too few there) over all unused frames.
 
     Raises:
         ValueError: fewer unused frames than ``num_frames``.
@@ -108,6 +98,12 @@ def _reflect(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return low + np.where(y > span, 2 * span - y, y)
 
 
+def _take(seq, frames: np.ndarray):
+    """Copy of a per-frame dataclass at ``frames`` (scalars kept)."""
+    return type(seq)(*(x[frames] if np.ndim(x) else x for x in (
+        getattr(seq, f.name) for f in fields(seq))))
+
+
 @dataclass
 class CameraPath:
     """Per-frame camera poses and the parameters that made them.
@@ -131,27 +127,22 @@ class CameraPath:
 
     def take(self, frames: np.ndarray) -> 'CameraPath':
         """The path at the given frame indices."""
-        return CameraPath(*(x[frames] for x in (
-            self.R, self.t, self.azimuth, self.elevation, self.roll,
-            self.distance)))
+        return _take(self, frames)
 
 
 def recording_path(rng: np.random.Generator, num_frames: int,
                    distance_range: Tuple[float, float] = DISTANCE_RANGE
                    ) -> CameraPath:
-    """Every frame of a smooth, hand-held-like recording over the upper
-    hemisphere: azimuth drifts, elevation, distance (over
-    ``distance_range``, mm) and roll wander, and a pan/tilt jitter moves the
-    object around the image (now and then cut by the border)."""
+    """Every frame of a hand-held-like recording: azimuth drifts, elevation
+    and distance (``distance_range``, mm) sweep their whole ranges, roll
+    wanders, and a pan/tilt jitter moves the object around the image (now
+    and then cut by the border)."""
     n = int(num_frames)
     if n < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')
     direction = rng.choice([-1.0, 1.0])
     azimuth = (rng.uniform(0, 360) + direction * AZIMUTH_RATE * np.arange(n)
                + smooth_noise(rng, n, 25.0, 40.0))
-    # elevation and distance sweep their whole ranges (up and down a few
-    # times, at unrelated rates) with a hand-held wobble, so every recording
-    # sees every height and distance, like LINEMOD's rings of views
     lo, hi = ELEVATION_RANGE
     elevation = _reflect(
         _sweep(rng, n, lo, hi, ELEVATION_SWEEPS)
@@ -217,14 +208,7 @@ class Lighting:
 
     def take(self, frames: np.ndarray) -> 'Lighting':
         """The lighting at the given frame indices."""
-
-        def pick(x):
-            return x[frames] if np.ndim(x) else x
-
-        return Lighting(*(pick(x) for x in (
-            self.light_dir, self.ambient, self.diffuse, self.gain,
-            self.background_gain, self.specular, self.shininess,
-            self.noise_std)))
+        return _take(self, frames)
 
     def frame(self, i: int) -> dict:
         """The :meth:`Renderer.render` light settings of frame ``i``."""
@@ -242,14 +226,11 @@ class Lighting:
 
 def randomised_lighting(rng: np.random.Generator,
                         R: np.ndarray) -> Lighting:
-    """A new light, material and exposure for every frame (domain
-    randomisation) of the rotations ``R`` (N, 3, 3).
-
-    The light comes from the camera's side (uniform within 80 deg of the
-    optical axis), in each frame's model frame; ambient 0.15-0.7, diffuse
-    0.3-1.0, specular 0-0.6, shininess 4-64, exposure 0.6-1.5
-    (log-uniform), white balance +-10 %, sensor noise 1-8 grey levels.
-    """
+    """A new light, material and exposure for every frame of the rotations
+    ``R`` (N, 3, 3): the light within 80 deg of the camera's optical axis,
+    ambient 0.15-0.7, diffuse 0.3-1.0, specular 0-0.6, shininess 4-64,
+    exposure 0.6-1.5 (log-uniform), white balance +-10 %, noise 1-8 grey
+    levels."""
     R = np.asarray(R, dtype=np.float64)
     n = len(R)
     cos_max = np.cos(np.radians(80.0))
@@ -272,9 +253,9 @@ def randomised_lighting(rng: np.random.Generator,
 
 def recording_lighting(rng: np.random.Generator, num_frames: int
                        ) -> Lighting:
-    """Room light and camera exposure over every frame of a recording:
-    the light fixed in the model frame up to a small wobble (as in LINEMOD,
-    shading tells the viewpoint), the auto-exposure drifting slowly."""
+    """Room light and exposure over every frame of a recording: the light
+    fixed in the model frame up to a small wobble, the exposure drifting
+    slowly."""
     n = int(num_frames)
     if n < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')

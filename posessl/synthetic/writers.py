@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Callable, Deque, Dict, List, Optional
 
 import numpy as np
-import trimesh
 import yaml
 
-from .bop_objects import BOPObject
 from .objects import SyntheticObject
 from .png import encode_png
 
@@ -104,7 +102,7 @@ def write_densefusion_models(folder: Path,
     folder.mkdir(parents=True, exist_ok=True)
     infos = {}
     for obj in objects:
-        write_ply(folder / f'obj_{obj.obj_id:02d}.ply', obj)
+        obj.write_model(folder / f'obj_{obj.obj_id:02d}.ply')
         info = obj.models_info()
         infos[obj.obj_id] = {k: info[k] for k in (
             'diameter', 'min_x', 'min_y', 'min_z', 'size_x', 'size_y',
@@ -117,26 +115,9 @@ def write_models(root: Path, objects: List[SyntheticObject]) -> None:
     folder = root / 'models'
     folder.mkdir(parents=True, exist_ok=True)
     for obj in objects:
-        write_ply(folder / f'obj_{obj.obj_id:06d}.ply', obj)
+        obj.write_model(folder / f'obj_{obj.obj_id:06d}.ply')
     write_json(folder / 'models_info.json',
                 {str(o.obj_id): o.models_info() for o in objects})
-
-
-def write_ply(path: Path, obj: SyntheticObject) -> None:
-    """Binary PLY (mm) with vertex normals and colours, via trimesh; a real
-    model's own file is copied unchanged."""
-    if isinstance(obj, BOPObject):
-        obj.write_model(path)
-        return
-    m = obj.mesh
-    colors = np.concatenate([m.colors, np.full((len(m.colors), 1), 255,
-                                               np.uint8)], 1)
-    mesh = trimesh.Trimesh(vertices=m.vertices, faces=m.faces,
-                           vertex_normals=m.normals, vertex_colors=colors,
-                           process=False)
-    data = trimesh.exchange.ply.export_ply(mesh, encoding='binary',
-                                           vertex_normal=True)
-    path.write_bytes(data)
 
 
 def write_json(path: Path, content: dict, one_per_line: bool = True) -> None:
