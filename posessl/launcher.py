@@ -1,25 +1,6 @@
-"""The console commands: posessl's tools, run from any folder.
-
-    posessl-train CONFIG [options]            posessl train CONFIG ...
-    posessl-test CONFIG CHECKPOINT [options]  posessl test ...
-    posessl-infer CONFIG CHECKPOINT IMAGE ... posessl infer ...
-    posessl-make-data OUT_DIR [options]       posessl make-data ...
-    posessl-pipeline [options]                posessl pipeline ...
-    posessl configs [WORD]                    the configs' names and files
-
-Each command runs the script of the same name under ``tools/`` as it is
-(``runpy``), so the scripts stay the one implementation and take the same
-options. The scripts and the configs are those of the checkout posessl is
-imported from, else the copies a wheel carries in ``posessl/.mim/``
-(OpenMMLab's layout, which ``mim train posessl CONFIG`` uses too).
-
-A config is given by path or by name: ``posessl-train
-pose_r18-ssl-ft_1xb32-600it_realmesh-10pct`` (``.py`` optional) runs
-``configs/pose/pose_r18-ssl-ft_1xb32-600it_realmesh-10pct.py``, and a path
-such as ``configs/ssl/ssl_r18_1xb32-5e_synthetic.py`` that does not exist in
-the current folder is looked up among the shipped configs. Relative paths in
-a config (``data/...``, ``work_dirs/...``) stay relative to the current
-folder.
+"""The console commands (``posessl <verb>``, ``posessl-<verb>``): each runs
+the script of that name under ``tools/`` with ``runpy``, taking the same
+options, with configs given by path or by name.
 """
 import difflib
 import os
@@ -68,12 +49,9 @@ TOOLS: Dict[str, Tool] = {
 
 
 def resource_root() -> str:
-    """The folder that holds ``configs/`` and ``tools/``.
-
-    It is the checkout when posessl is imported from one (an editable
-    install, ``PYTHONPATH``), else ``posessl/.mim`` of the installed
-    package.
-    """
+    """The folder that holds ``configs/`` and ``tools/``: the checkout
+    posessl is imported from, else the installed package's ``posessl/.mim``
+    (OpenMMLab's layout, which ``mim train posessl CONFIG`` uses too)."""
     checkout = osp.dirname(PACKAGE_DIR)
     if all(osp.exists(osp.join(checkout, name))
            for name in ('setup.py', 'configs', 'tools')):
@@ -110,7 +88,8 @@ def resolve_config(arg: str, root: Optional[str] = None) -> Optional[str]:
     ``arg`` is an existing file (returned unchanged), a path relative to
     the folder holding ``configs/`` or to ``configs/`` itself
     (``configs/pose/x.py``, ``pose/x.py``), or a config name with or
-    without ``.py``.
+    without ``.py``. Relative paths inside a config stay relative to the
+    current folder.
     """
     if osp.isfile(arg):
         return arg
@@ -121,15 +100,13 @@ def resolve_config(arg: str, root: Optional[str] = None) -> Optional[str]:
             return osp.abspath(candidate)
     if os.sep in arg or (os.altsep and os.altsep in arg):
         return None  # a path that exists nowhere
-    name = arg[:-3] if arg.endswith('.py') else arg
-    return config_names(root).get(name)
+    return config_names(root).get(_stem(arg))
 
 
-def _looks_like_config(arg: str, names: List[str]) -> bool:
-    stem = osp.basename(arg)
-    stem = stem[:-3] if stem.endswith('.py') else stem
-    return arg.endswith('.py') or bool(
-        difflib.get_close_matches(stem, names, n=1, cutoff=0.8))
+def _stem(path: str) -> str:
+    """The config name in ``path``: its base name without ``.py``."""
+    name = osp.basename(path)
+    return name[:-3] if name.endswith('.py') else name
 
 
 def resolve_arguments(argv: List[str],
@@ -141,7 +118,7 @@ def resolve_arguments(argv: List[str],
         LauncherError: An argument that looks like a config (ends in
             ``.py``, or is a near miss of a config's name) names none.
     """
-    names = config_names(root)
+    names = list(config_names(root))
     resolved = []
     for arg in argv:
         if arg.startswith('-') or '=' in arg or osp.exists(arg):
@@ -150,10 +127,9 @@ def resolve_arguments(argv: List[str],
         path = resolve_config(arg, root)
         if path is not None:
             resolved.append(path)
-        elif _looks_like_config(arg, list(names)):
-            stem = osp.basename(arg)
-            stem = stem[:-3] if stem.endswith('.py') else stem
-            close = difflib.get_close_matches(stem, list(names), n=3,
+        elif arg.endswith('.py') or difflib.get_close_matches(
+                _stem(arg), names, n=1, cutoff=0.8):
+            close = difflib.get_close_matches(_stem(arg), names, n=3,
                                               cutoff=0.6)
             hint = f'; closest: {", ".join(close)}' if close else ''
             raise LauncherError(

@@ -1,21 +1,12 @@
-"""Safe, offline checkpoint loading and atomic saving.
-
-:func:`enable_checkpoint_safety` (idempotent; the tools call it, ``import
-posessl`` does not) allow-lists in ``torch.load(weights_only=True)`` exactly
-the non-tensor globals an MMEngine checkpoint pickles (``HistoryBuffer``,
-numpy scalars and arrays; ``builtins.getattr`` only for ``HistoryBuffer``'s
-statistics), and replaces MMEngine's checkpoint loaders so that every load
-fails in one line naming the file and the problem, URLs offline.
-:func:`check_checkpoint_fits` checks a state dict's names, shapes and finite
-values against the model before any weight is copied.
-:class:`AtomicLocalBackend` (``posessl_atomic_local``) writes a checkpoint to
-a temporary file and renames it into place.
+"""Safe, offline checkpoint loading (:func:`enable_checkpoint_safety`), the
+check that a state dict fits a model (:func:`check_checkpoint_fits`), and
+atomic checkpoint saving (:class:`AtomicLocalBackend`).
 """
 import os
 import os.path as osp
 import pickle
 import tempfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import (
     Any,
@@ -167,10 +158,7 @@ def _model_kind(keys: Iterable[str]) -> Optional[str]:
 
 def _per_module(keys: List[str]) -> str:
     """``'head (8), neck (8)'``: the keys counted per top-level module."""
-    counts: Dict[str, int] = {}
-    for key in keys:
-        top = key.split('.')[0]
-        counts[top] = counts.get(top, 0) + 1
+    counts = Counter(key.split('.')[0] for key in keys)
     return ', '.join(f'{name} ({n})' for name, n in counts.items())
 
 
@@ -201,13 +189,10 @@ def check_checkpoint_fits(state_dict: Any, model: torch.nn.Module,
                           allow_partial: bool = False) -> Dict[str, Any]:
     """Refuse a checkpoint whose weights are not exactly ``model``'s.
 
-    The check every entry point that loads weights runs before it uses
-    them (``load_from``, ``--resume``, ``tools/test.py``, the inferencer,
-    the picture and pseudo-labelling tools, the benchmarks): the keys
-    (after stripping a DDP ``module.`` prefix) and the shapes must be the
-    model's, and every floating-point tensor must be finite. A
-    self-supervised pretraining checkpoint given to a pose model (or a pose
-    checkpoint given to a pretrainer) is named as such.
+    The keys (after stripping a DDP ``module.`` prefix) and the shapes must
+    be the model's, and every floating-point tensor must be finite. A
+    pretraining checkpoint given to a pose model (or the other way round)
+    is named as such.
 
     Args:
         state_dict: The checkpoint's state dict.
@@ -309,8 +294,8 @@ def _refuse_reshaped(filename: str, total: int, reshaped: List[str],
 def load_from_local(filename: str,
                     map_location: Optional[str] = None) -> dict:
     """MMEngine's loader for local files (``load_from``, ``resume``,
-    ``init_cfg``). Named as MMEngine's own: its log line "Loads checkpoint
-    by <name[10:]> backend" takes the backend's name from it."""
+    ``init_cfg``); MMEngine's log line names the backend after this
+    function's name, so it keeps MMEngine's."""
     if '://' not in filename and not osp.isfile(osp.expanduser(filename)):
         raise CheckpointError(f'checkpoint {filename!r} does not exist; check '
                               'the path given to load_from, --resume or a '
@@ -320,9 +305,7 @@ def load_from_local(filename: str,
 
 def load_from_url(filename: str, map_location: Optional[str] = None,
                   **kwargs: Any) -> dict:
-    """MMEngine's loader for URLs, which refuses them in one line (named as
-    :func:`load_from_local` is, for MMEngine's "Loads checkpoint by url
-    backend" line)."""
+    """MMEngine's loader for URLs, which refuses them in one line."""
     raise CheckpointError(
         f'{filename!r} is a URL, and posessl reads checkpoints from local '
         'files only (it never downloads at run time). '
@@ -337,8 +320,12 @@ _enabled = False
 def enable_checkpoint_safety() -> None:
     """Allow-list MMEngine's checkpoint globals and register safe loaders.
 
-    Changes process-wide state (torch's safe globals; MMEngine's local and
-    URL ``CheckpointLoader`` schemes), so only the tools call it; calling it
+    Allow-lists in ``torch.load(weights_only=True)`` exactly the non-tensor
+    globals an MMEngine checkpoint pickles (``HistoryBuffer`` and its
+    statistics, numpy scalars and arrays) and replaces MMEngine's local and
+    URL ``CheckpointLoader`` schemes, so that every load fails in one line
+    naming the file, and URLs are refused. This changes process-wide state,
+    so only the tools call it (``import posessl`` does not); calling it
     again does nothing.
     """
     global _enabled
@@ -354,12 +341,9 @@ def enable_checkpoint_safety() -> None:
 
 
 class AtomicLocalBackend(LocalBackend):
-    """MMEngine's local storage, with ``put`` written atomically.
-
-    The bytes go to a temporary file in the target's folder, are flushed to
-    disk, and the temporary file then replaces the target
-    (``os.replace``), so a reader sees the old file or the complete new one.
-    """
+    """MMEngine's local storage (``posessl_atomic_local``) whose ``put``
+    writes a temporary file and renames it into place, so a reader sees the
+    old file or the complete new one."""
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
         """Write ``obj`` to ``filepath`` atomically.
@@ -413,12 +397,12 @@ def _last_good(folder: str) -> str:
 
 
 def last_good_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``<work_dir>/last_checkpoint`` names, where that file
-    and the checkpoint exist: what ``--resume`` continues from. It is
-    written only after a save succeeded, so (unlike the message hub's
-    ``last_ckpt``, which the ``CheckpointHook`` sets before it saves and a
-    resumed run inherits) it never names a refused or half-written file or
-    a file of another run's work dir."""
+    """The checkpoint ``<work_dir>/last_checkpoint`` names (what
+    ``--resume`` continues from), or None where either file is missing.
+
+    Unlike the message hub's ``last_ckpt`` it never names a refused or
+    half-written file, nor one of another run's work dir.
+    """
     try:
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             last = f.read().strip()

@@ -1,11 +1,6 @@
-"""The command-line glue of the tools: shared options, config loading and
-checks before MMEngine's Runner, and one-line errors.
-
-Each check turns a mistake that would surface as a traceback deep inside the
-Runner into one line that says what is wrong and how to fix it;
-:func:`run_tool` prints posessl's own errors that way (``--debug`` keeps the
-traceback). Every script under ``tools/`` (and the benchmarks that drive them)
-imports from here.
+"""The command-line glue of ``tools/``: shared options, config loading, the
+checks that turn a mistake the Runner would meet deep inside into one line,
+and :func:`run_tool`, which prints posessl's errors without a traceback.
 """
 import argparse
 import difflib
@@ -188,16 +183,16 @@ def check_required_keys(cfg: Config, keys: Tuple[str, ...],
                         f'{purpose}: it defines no {", ".join(missing)}')
 
 
-def _iter_types(node: Any, where: str = '') -> Iterator[Tuple[str, str]]:
-    """Yield ``(type name, config path)`` for every string ``type`` key."""
+def _dicts(node: Any, where: str = '') -> Iterator[Tuple[dict, str]]:
+    """Yield every dict in ``node`` (itself included) with its config path
+    (``where.key``, ``where[i]``)."""
     if isinstance(node, dict):
-        if isinstance(node.get('type'), str):
-            yield node['type'], where or '<root>'
+        yield node, where
         for key, value in node.items():
-            yield from _iter_types(value, f'{where}.{key}' if where else key)
+            yield from _dicts(value, f'{where}.{key}' if where else key)
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _iter_types(value, f'{where}[{i}]')
+            yield from _dicts(value, f'{where}[{i}]')
 
 
 def _all_registries() -> List[Registry]:
@@ -233,9 +228,12 @@ def check_registered_types(cfg: Config) -> None:
     registries = _all_registries()
     scope = cfg.get('default_scope', 'posessl')
     with DefaultScope.overwrite_default_scope(scope):
-        for name, where in _iter_types(cfg.to_dict()):
-            if any(_lookup(reg, name) for reg in registries):
+        for node, where in _dicts(cfg.to_dict()):
+            name = node.get('type')
+            if not isinstance(name, str) or any(
+                    _lookup(reg, name) for reg in registries):
                 continue
+            where = where or '<root>'
             if '.' in name:
                 package = name.split('.')[0]
                 raise UserError(
@@ -268,7 +266,9 @@ def check_data_roots(cfg: Config,
         loader = cfg.get(key)
         if not loader:
             continue
-        for root, where in _iter_key(loader, 'data_root', key):
+        for node, where in _dicts(loader, key):
+            root = node.get('data_root')
+            where = f'{where}.data_root'
             if isinstance(root, str) and not osp.isdir(root):
                 raise UserError(
                     f'data root {root!r} ({where}) does not exist. Generate '
@@ -276,19 +276,6 @@ def check_data_roots(cfg: Config,
                     'tools/make_synthetic_linemod.py DIR`, or set '
                     '--cfg-options '
                     f'{where}={"<your LINEMOD folder>"!r}.')
-
-
-def _iter_key(node: Any, key: str, where: str) -> Iterator[Tuple[Any, str]]:
-    if isinstance(node, dict):
-        for k, value in node.items():
-            sub = f'{where}.{k}'
-            if k == key:
-                yield value, sub
-            else:
-                yield from _iter_key(value, key, sub)
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _iter_key(value, key, f'{where}[{i}]')
 
 
 def check_checkpoint(path: Optional[str], what: str) -> None:
@@ -352,12 +339,15 @@ def is_first_process() -> bool:
 def configure_device(cfg: Config, launcher: str, amp: bool) -> None:
     """Choose the distributed backend and AMP by the device that is present.
 
-    ``--amp``: ``AmpOptimWrapper`` on a GPU (bfloat16 where supported, else
+    ``amp``: ``AmpOptimWrapper`` on a GPU (bfloat16 where supported, else
     float16), ``BF16AutocastOptimWrapper`` on a CPU with native bfloat16.
+    The backend is NCCL on GPUs, gloo on CPUs; without CUDA the gloo
+    process group of ``--launcher pytorch`` is created here (MMEngine's
+    ``init_dist`` would fail).
 
-    NCCL on GPUs, gloo on CPUs. On a machine without CUDA MMEngine's own
-    ``init_dist`` calls ``torch.cuda.set_device``, which fails, so the gloo
-    process group is created here before the Runner starts.
+    Raises:
+        UserError: ``amp`` on a machine with neither, or ``--launcher
+            pytorch`` not started by torchrun on a CPU machine.
     """
     has_cuda = torch.cuda.is_available()
     if amp:
@@ -403,8 +393,8 @@ def _raised_in_posessl(err: BaseException) -> bool:
 
 
 def is_user_error(err: BaseException) -> bool:
-    """Whether ``err`` reports bad input rather than a bug: one of posessl's
-    errors, or a built-in error raised by a check in posessl's code."""
+    """Whether ``err`` reports bad input rather than a bug: a
+    :class:`PosesslError`, or a built-in error raised in posessl's code."""
     if isinstance(err, PosesslError):
         return True
     return isinstance(err, _CHECK_ERRORS) and _raised_in_posessl(err)

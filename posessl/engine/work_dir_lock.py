@@ -1,16 +1,4 @@
-"""One training run per work dir at a time.
-
-Two runs writing to the same work dir overwrite each other's checkpoints and
-``last_checkpoint``. :class:`WorkDirLock` holds ``<work_dir>/.posessl.lock``
-while a run trains: a JSON record of the process id, host, process start,
-start time and command, put in place atomically (a hard link of a complete
-file, which fails where the lock exists). A second run stops with one line
-naming the first. A lock whose process is gone (same host, no such process,
-or the id now belongs to a process started later) is stale: it is broken and
-taken over, so a crashed or killed run does not block its folder for ever.
-The lock is removed when the run ends (``with``, and ``atexit`` for a
-process that exits another way).
-"""
+"""One training run per work dir at a time: :class:`WorkDirLock`."""
 import atexit
 import json
 import os
@@ -81,6 +69,12 @@ def _parse(text: str) -> dict:
 class WorkDirLock:
     """Hold a work dir for one run: ``with WorkDirLock(work_dir): ...``.
 
+    The lock is ``<work_dir>/.posessl.lock``, a JSON record of the run (pid,
+    host, start, command) created atomically. A lock whose process is gone
+    (same host, and no such process or a later one with its id) is stale and
+    taken over; a lock of another host always counts as live. It is removed
+    on leaving the ``with`` block or at exit.
+
     Args:
         work_dir: The folder (it must exist).
         command: What the lock says the run is (default: this process's
@@ -115,11 +109,7 @@ class WorkDirLock:
             command=self.command, token=self._token))
 
     def acquire(self) -> None:
-        """Take the lock, breaking a stale one.
-
-        Raises:
-            WorkDirLocked: a live run holds it.
-        """
+        """Take the lock, breaking a stale one; raises as entering does."""
         tmp = f'{self.path}.{self._token}.tmp'
         with open(tmp, 'w') as f:
             f.write(self._record())

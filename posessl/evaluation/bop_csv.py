@@ -1,18 +1,6 @@
-"""BOP results CSV: the file the official BOP toolkit evaluates.
-
-One line per estimated pose, after the header
-``scene_id,im_id,obj_id,score,R,t,time``:
-
-* ``R``: 9 space-separated floats, the rotation row-major;
-* ``t``: 3 space-separated floats, the translation in millimetres;
-* ``time``: seconds spent on the whole image, ``-1`` when unknown; it must
-  be the same on every line of one image (the toolkit checks this).
-
-The pose convention is ``x_cam = R @ x_model + t``. The toolkit finds the
-method, dataset and split from the file name,
-``<method>_<dataset>-<split>.csv`` (e.g. ``posessl-r18_lmo-test.csv``): the
-method name must not contain ``_``, so use ``-`` inside it
-(:func:`bop_result_filename` builds and checks such a name).
+"""BOP results CSV (``scene_id,im_id,obj_id,score,R,t,time``): the file the
+official BOP toolkit evaluates, and its file name convention
+``<method>_<dataset>-<split>.csv``.
 """
 import os
 import re
@@ -33,7 +21,8 @@ _NAME_RE = re.compile(r'^([^_/\\]+)_([^_\-/\\]+)-([^_/\\]+)\.csv$')
 
 
 def bop_result_filename(method: str, dataset: str, split: str) -> str:
-    """``<method>_<dataset>-<split>.csv``, the name the BOP toolkit parses.
+    """``<method>_<dataset>-<split>.csv``, the name the BOP toolkit parses
+    to find the method, dataset and split (``posessl-r18_lmo-test.csv``).
 
     Raises:
         ValueError: a part is empty or holds a character that would make the
@@ -80,6 +69,17 @@ def _floats(value: Any, count: int, what: str, where: str) -> np.ndarray:
     return arr
 
 
+def _check_one_time(times: Dict[Tuple[int, int], float], ids: List[int],
+                    time: float, where: str, unit: str) -> None:
+    """Record the time of image ``ids[:2]``; raise if it had another."""
+    seen = times.setdefault((ids[0], ids[1]), time)
+    if seen != time:
+        raise BopCsvError(
+            f'{where}: image (scene {ids[0]}, im {ids[1]}) has time {time} '
+            f'here and {seen} on an earlier {unit}; BOP needs one time per '
+            'image')
+
+
 def _format(values: Iterable[float], precision: int) -> str:
     return ' '.join(f'{float(v):.{precision}g}' for v in values)
 
@@ -92,9 +92,10 @@ def write_bop_csv(path: str, rows: Iterable[Mapping[str, Any]],
         path: Output file; its folder is created. Use
             :func:`bop_result_filename` for a name the toolkit accepts.
         rows: Mappings with ``scene_id``, ``im_id``, ``obj_id`` (ints),
-            ``R`` ((3, 3) or 9 floats, row-major), ``t`` (3 floats, mm) and
-            optionally ``score`` (default 1.0) and ``time`` (seconds,
-            default -1).
+            ``R`` ((3, 3) or 9 floats, row-major), ``t`` (3 floats, mm),
+            with ``x_cam = R @ x_model + t``, and optionally ``score``
+            (default 1.0) and ``time`` (seconds spent on the whole image,
+            default -1 for unknown; the same on every row of one image).
         precision: Significant digits of every float written.
 
     Returns:
@@ -117,12 +118,7 @@ def write_bop_csv(path: str, rows: Iterable[Mapping[str, Any]],
         t = _floats(row['t'], 3, 't', where)
         score = float(row.get('score', 1.0))
         time = float(row.get('time', -1.0))
-        seen = times.setdefault((ids[0], ids[1]), time)
-        if seen != time:
-            raise BopCsvError(
-                f'{where}: image (scene {ids[0]}, im {ids[1]}) has time '
-                f'{time} but an earlier row has {seen}; BOP needs one time '
-                'per image')
+        _check_one_time(times, ids, time, where, 'row')
         lines.append(','.join([
             *map(str, ids), f'{score:.{precision}g}',
             _format(R, precision), _format(t, precision), f'{time:g}'
@@ -178,11 +174,7 @@ def read_bop_csv(path: str) -> List[Dict[str, Any]]:
                               'integers and score, time numbers') from None
         R = _floats(_split_numbers(cols[4], 'R', where), 9, 'R', where)
         t = _floats(_split_numbers(cols[5], 't', where), 3, 't', where)
-        seen = times.setdefault((ids[0], ids[1]), time)
-        if seen != time:
-            raise BopCsvError(f'{where}: image (scene {ids[0]}, im {ids[1]}) '
-                              f'has time {time} here and {seen} on an '
-                              'earlier line')
+        _check_one_time(times, ids, time, where, 'line')
         rows.append(dict(scene_id=ids[0], im_id=ids[1], obj_id=ids[2],
                          score=score, R=R.reshape(3, 3), t=t, time=time))
     return rows
