@@ -21,33 +21,24 @@ Objects = Union[ObjectTable, Mapping[str, Any]]
 class PoseRegressor(BaseModel):
     """Regress ``R`` and ``t`` of the object in each crop.
 
-    Load the backbone from a pretraining checkpoint through its ``init_cfg``
-    (``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``), then
-    either probe it linearly (``freeze_backbone=True``: no gradients, and
-    the backbone, BatchNorm statistics included, stays in eval mode even
-    when ``train()`` is called) or fine-tune it with a smaller learning rate
-    (``paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)})`` in
-    the optimizer wrapper config).
-
     Args:
-        backbone: backbone config (a posessl torchvision backbone, or an
+        backbone: Backbone config (a posessl torchvision backbone, or an
             mmpretrain one: its last feature map is pooled).
-        head: pose head config (``PoseRegressionHead``, direct regression,
-            or another head with its ``set_objects`` / ``loss`` /
-            ``predict``); ``in_channels`` is filled in.
-        freeze_backbone: linear probe.
-        refiner: optional test-time refinement of the head's poses
-            (``SilhouetteDepthRefiner``), applied in ``predict``; its
+        head: Pose head config (a head with ``set_objects`` / ``loss`` /
+            ``predict``, e.g. ``PoseRegressionHead``); ``in_channels`` is
+            filled in.
+        freeze_backbone: Linear probe: no gradients to the backbone, which
+            stays in eval mode (BatchNorm statistics included) even after
+            ``train()``.
+        refiner: Optional test-time refinement of the head's poses in
+            ``predict`` (e.g. ``SilhouetteDepthRefiner``); its
             ``models_dir`` defaults to the objects' folder.
-        data_preprocessor: defaults to ``PoseDataPreprocessor``.
+        data_preprocessor: Defaults to ``PoseDataPreprocessor``.
         init_cfg: MMEngine init config.
-        objects: the objects' model points, diameters and symmetries, given
-            to the head at build: ``dict(models_dir=<BOP models folder>)``
-            (every object of the folder; read once per process, so the
-            metric and the visualiser of a dataset with that folder hold the
-            same :class:`~posessl.structures.ObjectTable`), a dataset
-            metainfo, or an ``ObjectTable`` (:func:`build_object_table`).
-            Without them ``loss`` and ``predict`` stop with one line.
+        objects: The objects, given to the head at build, in any form
+            :func:`~posessl.structures.build_object_table` takes (usually
+            ``dict(models_dir=<BOP models folder>)``). Without them
+            ``loss`` and ``predict`` raise ``ValueError``.
     """
 
     def __init__(self,
@@ -68,8 +59,7 @@ class PoseRegressor(BaseModel):
             objects, 'PoseRegressor objects')
         if self.objects is not None:
             self.head.set_objects(self.objects)
-        # not a module: no weights, nothing in the checkpoint
-        self.refiner = None
+        self.refiner = None  # not a module: nothing in the checkpoint
         if refiner is not None:
             folder = getattr(self.objects, 'models_dir', None)
             self.refiner = MODELS.build(
@@ -88,7 +78,6 @@ class PoseRegressor(BaseModel):
         return self
 
     def _check_objects(self) -> None:
-        """One line saying how to give the objects, where none were."""
         if self.objects is None:
             raise ValueError(
                 f'{type(self).__name__} has no objects: build it with '

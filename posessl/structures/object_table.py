@@ -1,15 +1,5 @@
-"""``ObjectTable``: what the model, the metric and the visualiser know about
-the objects, in one place.
-
-One row per object: its model points (mm, zero-padded to a common count,
-with the true count per row), diameter (mm), whether it is scored and
-trained in the symmetric (ADD-S) form, and its name. The table is read
-from a BOP ``models`` folder (:meth:`ObjectTable.from_models_dir`, through
-the reader the datasets use; read once per folder and process, so the
-model, the metric and the visualiser given the same folder hold the same
-table) or built from in-memory metainfo (:meth:`ObjectTable.from_metainfo`).
-:func:`build_object_table` takes either form, as configs give it.
-"""
+"""``ObjectTable``: model points, diameters, symmetry flags and names of the
+objects, one table shared by the model, the metric and the visualiser."""
 import functools
 import os
 from typing import (
@@ -38,8 +28,8 @@ __all__ = ['ObjectTable', 'build_object_table']
 
 
 def _lookup(obj_ids: Sequence[int]) -> torch.Tensor:
-    """``lookup[obj_id] = row``; every other id (and ``max + 1``, where the
-    rows of out-of-range ids are sent) maps to ``len(obj_ids)``."""
+    """``lookup[obj_id] = row``; every other id up to ``max + 1`` maps to
+    ``len(obj_ids)``."""
     size = (max(obj_ids) if obj_ids else 0) + 2
     lookup = torch.full((size, ), len(obj_ids), dtype=torch.int64)
     for row, obj_id in enumerate(obj_ids):
@@ -50,6 +40,9 @@ def _lookup(obj_ids: Sequence[int]) -> torch.Tensor:
 class ObjectTable:
     """Model points, diameters, symmetry flags and names, one row per object.
 
+    Read it from a BOP ``models`` folder (:meth:`from_models_dir`), build it
+    from a dataset metainfo (:meth:`from_metainfo`), or give it directly.
+
     Attributes:
         obj_ids: Object ids, row order.
         names: Names, row order.
@@ -57,11 +50,12 @@ class ObjectTable:
             ``counts[k]`` points, then zeros.
         counts: (K,) int64 points per row.
         diameters: (K,) float64, mm.
-        symmetric: (K,) bool, scored with ADD-S (nearest-point form).
+        symmetric: (K,) bool, scored and trained in the symmetric (ADD-S)
+            form.
         lookup: (max id + 2,) int64, ``lookup[obj_id]`` is the row; ids not
             in the table map to ``K`` (see :meth:`rows`).
-        models_dir: The BOP ``models`` folder it was read from (absolute),
-            None for a table built from metainfo.
+        models_dir: The absolute BOP ``models`` folder it was read from, or
+            None.
 
     Args:
         points: ``{obj_id: (N, 3) mm}``, non-empty and finite.
@@ -138,11 +132,11 @@ class ObjectTable:
     def from_metainfo(cls, metainfo: Mapping,
                       symmetric_obj_ids: Optional[Iterable[int]] = None
                       ) -> 'ObjectTable':
-        """The table of a dataset's metainfo (``model_points``,
-        ``diameters``, ``symmetric_obj_ids``, ``obj_ids``, ``classes``).
+        """The table of a dataset metainfo (``model_points``, ``diameters``,
+        optional ``symmetric_obj_ids``, ``obj_ids``, ``classes``).
 
         Args:
-            metainfo: The dataset metainfo (``docs/architecture.md``).
+            metainfo: The dataset metainfo.
             symmetric_obj_ids: Overrides the metainfo's; without either,
                 the classic LINEMOD set (eggbox, glue).
 
@@ -176,21 +170,21 @@ class ObjectTable:
                         symmetric_obj_ids: Optional[Iterable[int]] = None
                         ) -> 'ObjectTable':
         """The table of a BOP ``models`` folder, read as the datasets read
-        it: diameters and symmetries (``symmetries_discrete`` /
-        ``symmetries_continuous``) from ``models_info.json``, names and
-        ``symmetric_obj_ids`` from the ``dataset_info.json`` next to the
-        folder (which takes precedence), points sampled from each
-        ``obj_XXXXXX.ply`` (objects without one are left out).
+        it (:func:`~posessl.structures.bop_models.read_bop_models`); objects
+        without an ``obj_XXXXXX.ply`` are left out.
 
-        Read once per process: the same folder (by its real path, while
-        its ``models_info.json`` is unchanged) and arguments give the same
-        table object. Treat it as read-only.
+        Cached per process: the same real path (while its
+        ``models_info.json`` is unchanged) and arguments give the same
+        table object, so treat it as read-only.
 
         Args:
             models_dir: The folder.
             num_points: At most this many points per object (the
                 datasets' deterministic sample).
             symmetric_obj_ids: Overrides what the files say.
+
+        Raises:
+            DataError: the folder does not exist.
         """
         if not os.path.isdir(models_dir):
             raise DataError(f'{models_dir}: models folder not found')
@@ -203,13 +197,17 @@ class ObjectTable:
 
     def subsample(self, num_points: int) -> 'ObjectTable':
         """The same objects with exactly ``num_points`` points each: a
-        sample without replacement (NumPy generator seeded with the object
-        id, file order kept) where an object has more, its points repeated
-        in order where it has fewer. The pose head's loss points."""
+        deterministic sample (seeded with the object id, order kept) where
+        an object has more, its points repeated in order where it has
+        fewer.
+
+        Raises:
+            ValueError: ``num_points`` is not positive.
+        """
         if num_points < 1:
             raise ValueError(f'num_points must be positive, got {num_points}')
         points = {}
-        for row, obj_id in enumerate(self.obj_ids):
+        for obj_id in self.obj_ids:
             pts = self.object_points(obj_id)
             rng = np.random.default_rng(obj_id)
             if len(pts) >= num_points:
@@ -251,10 +249,9 @@ class ObjectTable:
 
     def rows(self, obj_ids: torch.Tensor,
              lookup: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Rows of a tensor of ids, on its device, with no host
-        synchronisation: ids not in the table give row ``len(self)``
-        (callers append a row of NaN there, so such a sample cannot pass
-        unnoticed). ``lookup``: :attr:`lookup` already on that device."""
+        """Rows of a tensor of ids, on its device, without a host
+        synchronisation; ids not in the table give row ``len(self)``.
+        ``lookup``: :attr:`lookup` already on that device."""
         if lookup is None:
             lookup = self.lookup.to(obj_ids.device)
         outside = (obj_ids < 0) | (obj_ids >= len(lookup))
@@ -287,9 +284,8 @@ class ObjectTable:
 def _read_models_dir(folder: str, num_points: int,
                      symmetric_obj_ids: Optional[Tuple[int, ...]],
                      stamp: int) -> ObjectTable:
-    """:meth:`ObjectTable.from_models_dir`'s reading, cached (``stamp``:
-    the info file's modification time, so a rewritten folder is read
-    again)."""
+    """:meth:`ObjectTable.from_models_dir`, cached (``stamp``: the info
+    file's modification time, so a rewritten folder is read again)."""
     info = read_bop_models(folder)
     paths = {i: p for i, p in info['model_paths'].items()
              if os.path.isfile(p)}
@@ -310,9 +306,9 @@ def build_object_table(objects: Union[ObjectTable, Mapping[str, Any]],
                        where: str = 'objects') -> ObjectTable:
     """The table ``objects`` describes: an :class:`ObjectTable` as is;
     ``dict(models_dir=..., num_points=3000, symmetric_obj_ids=None)``
-    through :meth:`ObjectTable.from_models_dir` (cached: one table per
-    folder); a dataset metainfo through its ``models_dir`` where it names
-    one, else :meth:`ObjectTable.from_metainfo`.
+    through :meth:`ObjectTable.from_models_dir`; a dataset metainfo through
+    its ``models_dir`` where it names one, else
+    :meth:`ObjectTable.from_metainfo`.
 
     Raises:
         ValueError: ``objects`` is none of these (the message names

@@ -18,8 +18,8 @@ __all__ = [
 
 def check_mask(mask: np.ndarray, image_shape: Tuple[int, int], where: str,
                error: type = DataError) -> None:
-    """Refuse a mask that does not cover its image or is empty: one
-    ``error`` naming ``where`` (the mask's file, or what it belongs to)."""
+    """Raise ``error`` (its message naming ``where``) if ``mask`` is empty
+    or its shape is not ``image_shape`` (h, w)."""
     if tuple(mask.shape) != tuple(image_shape):
         raise error(f'{where}: mask is {mask.shape[1]}x{mask.shape[0]}, '
                     f'the image {image_shape[1]}x{image_shape[0]}')
@@ -68,9 +68,7 @@ def read_mask(path: str) -> np.ndarray:
     return img > 127
 
 
-#: Metainfo key of a training sample that replaces skipped ones: their
-#: reasons, in order (``PackPoseInputs`` packs it; ``SkippedSamplesHook``
-#: totals it in the message hub).
+#: Key of the reasons of the samples skipped before this one, in order.
 SKIPPED_KEY = 'skipped_samples'
 
 
@@ -79,28 +77,21 @@ class LoadImageAndMask(BaseTransform):
     """Read ``img_path`` (RGB uint8) and ``mask_path`` (bool).
 
     Adds ``img`` (H, W, 3), ``img_shape`` and ``ori_shape`` (h, w) and
-    ``mask`` (H, W) bool, or ``mask=None`` when the data info has no mask
-    (the crop then uses the box).
+    ``mask`` (H, W) bool, or ``mask=None`` without a mask.
 
     A missing or unreadable file, an image whose size differs from the
-    data info's ``ori_shape``, a mask of another size, or an empty mask is
-    a problem. With ``skip_bad=True`` (training) the transform logs a
-    warning naming the file, counts it in :attr:`num_skipped` and returns
-    ``None``, so MMEngine's dataset draws another sample; the next sample
-    this process loads carries the reasons of the ones skipped before it
-    as ``results['skipped_samples']`` (:data:`SKIPPED_KEY`; the Runner's
-    ``SkippedSamplesHook`` totals them). With ``skip_bad=False`` (testing)
-    it raises.
-
-    With ``cache_size > 0`` each process keeps the last ``cache_size``
-    decoded image/mask pairs (least recently used out first), as read-only
-    arrays: small sets such as a labelled fraction are then decoded once
-    instead of every epoch. A pair costs about 1.2 MB at 640 x 480.
+    data info's ``ori_shape``, or a mask of another size or empty is a bad
+    sample. With ``skip_bad=True`` the transform logs a warning, counts it
+    in :attr:`num_skipped` and returns ``None`` (the dataset draws another
+    sample); the next sample this process loads carries the reasons under
+    :data:`SKIPPED_KEY`. With ``skip_bad=False`` it raises ``DataError``
+    (``FileNotFoundError`` for a missing file).
 
     Args:
-        skip_bad: Skip (True) or raise on (False) a bad sample.
+        skip_bad: Skip (True, training) or raise on (False) a bad sample.
         with_mask: Read the mask.
-        cache_size: How many decoded pairs to keep per process (0: none).
+        cache_size: Keep the last this many decoded image/mask pairs per
+            process, as read-only arrays (0: none).
     """
 
     def __init__(self, skip_bad: bool = True, with_mask: bool = True,
@@ -146,7 +137,6 @@ class LoadImageAndMask(BaseTransform):
         return img, mask
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load the image and mask of ``results`` (a data info)."""
         try:
             img, mask = self._load_cached(results)
         except (DataError, OSError) as e:

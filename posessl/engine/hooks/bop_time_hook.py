@@ -14,17 +14,10 @@ from posessl.registry import HOOKS
 class BopTimeHook(Hook):
     """Records when each test step starts, for ``ADDMetric``'s ``time``.
 
-    MMEngine's test loop calls ``before_test_iter``, the model's
-    ``test_step``, the evaluator's ``process`` at once, then
-    ``after_test_iter``. This hook (the last ``before_test_iter`` to run)
-    puts ``time.perf_counter()`` in the current message hub's runtime info
-    under ``TEST_STEP_START``, after a CUDA synchronisation where CUDA is
-    in use, and clears it after the iteration. ``ADDMetric.process`` reads
-    it (:func:`~posessl.evaluation.metrics.add_metric.test_step_seconds`)
-    and gives each sample of the batch an equal share of the step's wall
-    time (moving the batch to the device, normalisation, the network,
-    decoding; loading and cropping in the loader are not counted), which
-    the BOP results CSV sums over the objects of one image.
+    Runs last before each test iteration: puts ``time.perf_counter()``
+    (after a CUDA synchronisation where CUDA is in use) in the current
+    message hub's runtime info under ``TEST_STEP_START``, and clears it
+    after the iteration, so the step's time leaves out data loading.
     """
 
     priority = 'LOWEST'

@@ -12,16 +12,11 @@ class CheckpointMatchHook(Hook):
     """Fail before ``load_from``/``resume`` loads a checkpoint that does not
     fit the model.
 
-    MMEngine loads ``load_from`` non-strictly: a checkpoint of another model
-    (the self-supervised one given to ``tools/test.py`` with a pose config),
-    or one whose head has another shape, only logs a warning and the
-    randomly initialised rest is used. This hook runs
-    :func:`~posessl.engine.checkpoint_safety.check_checkpoint_fits` on the
-    loaded file before any weight is copied: names, shapes and finite
-    values, or :class:`~posessl.engine.CheckpointError` in one line. A
-    config that loads part of a model on purpose sets ``load_partial = True``
-    (``resume`` is always checked in full); a backbone-only
-    ``init_cfg=dict(type='Pretrained')`` does not pass through here.
+    Runs :func:`~posessl.engine.checkpoint_safety.check_checkpoint_fits`
+    (names, shapes, finite values) on the loaded file before any weight is
+    copied, raising :class:`~posessl.engine.CheckpointError`. A config that
+    loads part of a model on purpose sets ``load_partial = True``;
+    ``resume`` is always checked in full.
     """
 
     priority = 'VERY_HIGH'

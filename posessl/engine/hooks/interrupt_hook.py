@@ -18,19 +18,12 @@ from posessl.registry import HOOKS
 class InterruptHook(Hook):
     """Turn the first Ctrl-C (SIGINT) into a checkpoint and a clean stop.
 
-    From ``before_train`` to ``after_train`` the first SIGINT only sets a
-    flag; after the running iteration the hook saves
-    ``<work_dir>/iter_<n>.pth`` (``n`` iterations done), points
-    ``last_checkpoint`` at it, so ``tools/train.py --resume`` continues from
-    there, and raises :class:`TrainingStopped`. A second Ctrl-C stops at
-    once (``KeyboardInterrupt``). The hook runs last, after the
-    ``CheckpointHook`` and the :class:`NonFiniteLossHook` (a non-finite state
-    is never saved).
-
-    An epoch-based loop resumed from such a checkpoint restarts the
-    interrupted epoch (MMEngine resumes epoch loops at an epoch start); an
-    iteration-based loop continues at the next iteration. Under several
-    processes each rank stops at its own signal.
+    During training the first SIGINT only sets a flag; after the running
+    iteration the hook saves ``<work_dir>/iter_<n>.pth`` (``n`` iterations
+    done), points ``last_checkpoint`` at it (for ``--resume``) and raises
+    :class:`TrainingStopped`. A second Ctrl-C raises ``KeyboardInterrupt``
+    at once. An epoch-based loop resumed from such a checkpoint restarts
+    the interrupted epoch. Each rank stops at its own signal.
     """
 
     priority = 'LOWEST'

@@ -1,11 +1,5 @@
-"""``LogTestMetricsHook``: the test metrics in every visualisation backend.
-
-MMEngine's ``LoggerHook`` sends validation metrics to the visualizer's
-backends (``vis_data/scalars.json``, TensorBoard, ...) but writes the test
-metrics only to the text log and a json file of the run folder. This hook
-fills the gap; ``configs/_base_/default_runtime.py`` adds it to every
-config.
-"""
+"""``LogTestMetricsHook``: the test metrics in every visualisation backend
+(MMEngine's ``LoggerHook`` sends them only to the text log)."""
 from numbers import Real
 from typing import Any, Dict, Optional
 
@@ -51,18 +45,14 @@ class LogTestMetricsHook(Hook):
     """Send the test metrics to the visualizer, hence to all its backends.
 
     After the test epoch every single-number metric goes to
-    ``runner.visualizer.add_scalars`` as ``test/<metric key>`` (e.g.
-    ``test/add/ADD(-S)_0.1d``), at the training iteration when the runner
-    trained first and at step 0 after ``tools/test.py``, so the test scores
-    sit in ``vis_data/scalars.json`` and TensorBoard next to the training
-    and validation curves.
+    ``runner.visualizer.add_scalars`` as ``test/<metric key>``, at the
+    current training iteration, or step 0 for a run that did not train.
     """
 
     priority = 'BELOW_NORMAL'
 
     def after_test_epoch(self, runner,
                          metrics: Optional[Dict[str, Any]] = None) -> None:
-        """Write the scalar metrics of the test run to the backends."""
         scalars = scalar_metrics(metrics)
         if not scalars:
             return

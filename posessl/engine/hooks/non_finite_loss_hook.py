@@ -12,10 +12,8 @@ from posessl.errors import TrainingStopped
 from posessl.registry import HOOKS
 
 
-def last_checkpoint_note(runner) -> str:
-    """Which checkpoint holds the work so far, for a stop message: the one
-    ``last_checkpoint`` in the work dir names (a resumed run's message hub
-    still names the checkpoints of the run it was resumed from)."""
+def _last_checkpoint_note(runner) -> str:
+    """Which checkpoint holds the work so far, for a stop message."""
     last = last_good_checkpoint(runner.work_dir)
     if last is not None:
         return f'the last good checkpoint is {last}'
@@ -26,22 +24,18 @@ def last_checkpoint_note(runner) -> str:
 class NonFiniteLossHook(Hook):
     """Raise :class:`TrainingStopped` at a NaN/inf loss or weight.
 
-    After each training iteration the loss terms (the ``loss*`` entries of
-    the step's outputs) and the model's floating-point state are checked; at
-    the first non-finite value training stops with one line naming the
-    iteration and the loss terms. The hook runs before the
-    ``CheckpointHook`` (which also deletes old checkpoints before it saves),
-    and refuses any checkpoint with non-finite weights, so the checkpoints on
-    disk are always the last good ones.
-
-    It also warns once when the total loss climbs above
-    ``divergence_factor`` times its median over the first ``start_iters``
-    iterations: training that diverges without (yet) overflowing.
+    Checks the loss terms (``loss*`` outputs) and the model's state after
+    each training iteration, before the ``CheckpointHook``, and refuses to
+    save non-finite weights, so the checkpoints on disk are the last good
+    ones. Also warns once when the total loss exceeds ``divergence_factor``
+    times its median over the first ``start_iters`` iterations.
 
     Args:
         start_iters: Iterations whose median loss is the reference.
-        divergence_factor: Warn when the loss exceeds this multiple of the
-            reference; ``None`` turns the warning off.
+        divergence_factor: The warning's multiple; ``None`` turns it off.
+
+    Raises:
+        ValueError: ``start_iters`` is below 1.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -69,15 +63,17 @@ class NonFiniteLossHook(Hook):
             raise TrainingStopped(
                 f'training stopped at {where}: the loss is not finite '
                 f'({terms}); nothing was saved for it and '
-                f'{last_checkpoint_note(runner)}. Lower the learning rate '
+                f'{_last_checkpoint_note(runner)}. Lower the learning rate '
                 '(optim_wrapper.optimizer.lr) or clip the gradients '
                 '(optim_wrapper.clip_grad=dict(max_norm=...)).')
-        bad = _non_finite(_model_state(runner))
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        bad = _non_finite(model.state_dict())
         if bad:
             raise TrainingStopped(
                 f'training stopped at {where}: the update made {len(bad)} '
                 f'weight tensors non-finite (e.g. {bad[0]}; loss {terms}); '
-                f'nothing was saved for it and {last_checkpoint_note(runner)}'
+                f'nothing was saved for it and {_last_checkpoint_note(runner)}'
                 '. Lower the learning rate or clip the gradients.')
         self._watch_divergence(runner, losses, where)
 
@@ -87,7 +83,7 @@ class NonFiniteLossHook(Hook):
             raise TrainingStopped(
                 f'refused to save a checkpoint at iteration {runner.iter}: '
                 f'{len(bad)} weight tensors are not finite (e.g. {bad[0]}); '
-                f'{last_checkpoint_note(runner)}.')
+                f'{_last_checkpoint_note(runner)}.')
 
     def _watch_divergence(self, runner, losses: Dict[str, float],
                           where: str) -> None:
@@ -105,12 +101,6 @@ class NonFiniteLossHook(Hook):
                 f'{self.divergence_factor:g} times its median over the '
                 f'first {self.start_iters} iterations ({reference:.4g}): '
                 'training may be diverging (learning rate too high?)')
-
-
-def _model_state(runner) -> Dict[str, torch.Tensor]:
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    return model.state_dict()
 
 
 def _scalar(value) -> float:

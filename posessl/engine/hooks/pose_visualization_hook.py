@@ -27,19 +27,22 @@ def sample_name(sample) -> str:
 class PoseVisualizationHook(Hook):
     """Draws GT (green) and predicted (red) poses on the original images.
 
-    Nothing is drawn unless ``draw=True`` (``tools/test.py --show-dir DIR``
-    sets ``draw=True`` and ``test_out_dir=DIR``). In testing, every
-    ``interval``-th sample is written to
+    In testing, every ``interval``-th sample is written to
     ``<work_dir>/<timestamp>/<test_out_dir>/<scene>_<im>_obj<id>.png`` (an
-    absolute ``test_out_dir`` is used as is); in validation the first
-    sample of every ``interval``-th batch goes to the visualizer's backends.
+    absolute ``test_out_dir`` is used as is), or to the visualizer's
+    backends without a ``test_out_dir``; in validation the first sample of
+    every ``interval``-th batch goes to the backends. An unreadable image
+    is skipped with one warning.
 
     Args:
-        draw: Whether to draw at all.
+        draw: Whether to draw at all (off by default).
         interval: Draw one sample (test) or batch (val) in ``interval``.
         show: Also show each picture in a window.
         wait_time: Seconds each shown picture stays (0: until closed).
         test_out_dir: Folder of the test pictures.
+
+    Raises:
+        ValueError: ``interval`` is below 1.
     """
 
     priority = 'NORMAL'
@@ -60,13 +63,9 @@ class PoseVisualizationHook(Hook):
 
     @staticmethod
     def _visualizers(runner) -> Tuple[PoseVisualizer, Visualizer]:
-        """A ``PoseVisualizer`` to draw with and the runner's visualizer
-        (whose backends receive validation pictures).
-
-        The runner's visualizer is used for both when it is a
-        ``PoseVisualizer``; otherwise a ``PoseVisualizer`` is made for this
-        hook, with the ``dataset_meta`` the loops gave the runner's one.
-        """
+        """A ``PoseVisualizer`` to draw with (the runner's visualizer where
+        it is one) and the runner's visualizer, whose backends receive the
+        pictures."""
         current = getattr(runner, 'visualizer', None)
         if current is None:
             current = Visualizer.get_current_instance()
@@ -98,8 +97,6 @@ class PoseVisualizationHook(Hook):
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None,
                        outputs: Optional[Sequence] = None) -> None:
-        """Send the first sample of every ``interval``-th batch to the
-        visualizer's backends."""
         if not self.draw or not outputs or batch_idx % self.interval:
             return
         self._draw(runner, outputs[0], f'val_{sample_name(outputs[0])}',
@@ -110,7 +107,6 @@ class PoseVisualizationHook(Hook):
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs: Optional[Sequence] = None) -> None:
-        """Write every ``interval``-th test sample as a PNG."""
         if not self.draw or not outputs:
             return
         out_dir = None

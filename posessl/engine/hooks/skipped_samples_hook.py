@@ -9,7 +9,7 @@ from posessl.registry import HOOKS
 __all__ = ['SkippedSamplesHook', 'TOTAL_KEY', 'REASONS_KEY']
 
 #: Message hub runtime info: the number of skipped samples so far, and the
-#: reasons of the first :data:`SHOWN` of them.
+#: reasons of the first :data:`SHOWN` of them (saved with the checkpoint).
 TOTAL_KEY = 'skipped_samples'
 REASONS_KEY = 'skipped_reasons'
 SHOWN = 3
@@ -17,15 +17,9 @@ SHOWN = 3
 
 @HOOKS.register_module()
 class SkippedSamplesHook(Hook):
-    """Counts the samples ``LoadImageAndMask(skip_bad=True)`` skipped.
-
-    The sample that replaces skipped ones carries their reasons in its
-    metainfo (``skipped_samples``), from whichever loader process read it;
-    after each training iteration this hook adds them to the runner's
-    message hub: ``skipped_samples`` (the total; saved with the checkpoint,
-    so a resumed run keeps counting) and ``skipped_reasons`` (the first
-    three), which ``tools/train.py`` reports at the end.
-    """
+    """Totals the samples ``LoadImageAndMask(skip_bad=True)`` skipped in
+    the message hub, under :data:`TOTAL_KEY` and :data:`REASONS_KEY`, from
+    the reasons the batch's samples carry (:data:`SKIPPED_KEY`)."""
 
     priority = 'NORMAL'
 
