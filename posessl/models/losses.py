@@ -110,40 +110,31 @@ def geodesic_loss(pred_R: torch.Tensor,
 class PoseLoss(nn.Module):
     """Weighted pose losses, means over the posed frames (zeros without).
 
-    * ``loss_pm``: :func:`point_matching_loss` of the rotations over the
-      object's points, divided by its diameter.
+    * ``loss_pm``: :func:`point_matching_loss` (L1) of the rotations over
+      the object's points, divided by its diameter.
     * ``loss_rot``: :func:`geodesic_loss`, symmetric objects left out.
     * ``loss_site``: L1 on ``(dx, dy, tz)`` weighted by ``site_weights``.
 
     Args:
         pm_weight, rot_weight, site_weight: loss weights.
-        pm_norm: ``'l1'`` or ``'l2'``.
-        geodesic_eps: clipping of the geodesic loss's cosine.
         site_weights: weights of the ``dx``, ``dy``, ``tz`` terms.
 
     Raises:
-        ValueError: a bad ``pm_norm`` or not 3 ``site_weights``.
+        ValueError: not 3 ``site_weights``.
     """
 
     def __init__(self,
                  pm_weight: float = 1.0,
                  rot_weight: float = 1.0,
                  site_weight: float = 1.0,
-                 pm_norm: str = 'l1',
-                 geodesic_eps: float = 1e-6,
                  site_weights: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
         super().__init__()
-        if pm_norm not in ('l1', 'l2'):
-            raise ValueError("PoseLoss: pm_norm must be 'l1' or 'l2', got "
-                             f'{pm_norm!r}')
         if len(site_weights) != 3:
             raise ValueError('PoseLoss: site_weights must be 3 numbers '
                              f'(dx, dy, tz), got {site_weights!r}')
         self.pm_weight = pm_weight
         self.rot_weight = rot_weight
         self.site_weight = site_weight
-        self.pm_norm = pm_norm
-        self.geodesic_eps = geodesic_eps
         self.register_buffer(
             'site_weights',
             torch.tensor(site_weights, dtype=torch.float32),
@@ -163,8 +154,8 @@ class PoseLoss(nn.Module):
             return (values * weight).sum() / count
 
         pm = point_matching_loss(R, gt_R, points, scale=diameters,
-                                 symmetric=symmetric, norm=self.pm_norm)
-        angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
+                                 symmetric=symmetric)
+        angles = geodesic_loss(R, gt_R)
         plain = weight * ~symmetric
         rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
         site_loss = ((site - gt_site).abs() * self.site_weights).sum(-1)

@@ -56,7 +56,7 @@ def pool_features(output: Any) -> torch.Tensor:
                      f'{tuple(output.shape)}')
 
 
-def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
+def infer_out_channels(backbone: nn.Module) -> int:
     """``backbone.out_channels``, else the width of one dummy forward pass
     (in eval mode, without gradients; the mode is restored)."""
     out_channels = getattr(backbone, 'out_channels', None)
@@ -68,7 +68,7 @@ def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
         param = next(backbone.parameters(), None)
         device = param.device if param is not None else 'cpu'
         with torch.no_grad():
-            x = torch.zeros(1, 3, in_size, in_size, device=device)
+            x = torch.zeros(1, 3, 64, 64, device=device)
             width = pool_features(backbone(x)).shape[1]
     finally:
         backbone.train(was_training)
