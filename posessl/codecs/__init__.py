@@ -1,5 +1,5 @@
-"""Target codecs: the pipeline encodes a sample's labels into training
-targets, the head decodes its outputs with the same codec."""
+"""Target codecs: the pipeline encodes labels into training targets, the
+head decodes its outputs with the same codec."""
 from .site_codec import SITECodec
 
 __all__ = ['SITECodec']

@@ -24,22 +24,21 @@ DEPTH_REFS = ('crop', 'mask_area')
 class SITECodec:
     """SITE translation and allocentric rotation of a crop.
 
-    ``encode`` turns one sample's label (numpy, in the data pipeline) into
-    the training target ``gt_site`` (3,) float32; ``decode`` turns the
-    head's batched outputs (torch) into ``R``, ``t`` in the camera frame.
-    The geometry is :mod:`posessl.geometry`'s; the codec holds the settings.
+    ``encode`` turns one sample's label (numpy, in the pipeline) into the
+    target ``gt_site``; ``decode`` turns the head's batched outputs (torch)
+    into ``R``, ``t`` in the camera frame.
 
     Args:
         depth_scale: mm, the SITE depth normaliser.
-        depth_ref: what the depth ``tz`` is measured against: ``'crop'``,
-            the input window (CDPN / GDR-Net's way), or ``'mask_area'``,
-            the square root of the object's visible mask area (``mask_area``,
-            written by ``MaskCenteredCrop``), which varies less with the
-            viewpoint. With occlusion the visible area shrinks and
-            ``'mask_area'`` overestimates the depth: keep ``'crop'`` there.
+        depth_ref: what ``tz`` is measured against: ``'crop'``, the input
+            window, or ``'mask_area'``, the square root of the object's
+            visible mask area (``MaskCenteredCrop``'s ``mask_area``), which
+            overestimates the depth of occluded objects.
         allocentric: the network's rotation is relative to the ray through
-            the crop centre, ``R = ray_rotation(ray) @ R_net``: the crop
-            looks the same wherever the object sits in the image.
+            the crop centre: ``R = ray_rotation(ray) @ R_net``.
+
+    Raises:
+        ValueError: a bad ``depth_ref`` or ``depth_scale <= 0``.
     """
 
     def __init__(self,
@@ -66,7 +65,11 @@ class SITECodec:
                         mask_area: Optional[torch.Tensor] = None
                         ) -> Optional[torch.Tensor]:
         """``ref_size`` of :func:`~posessl.geometry.site_encode`: None for
-        ``'crop'``, else :func:`~posessl.geometry.mask_area_reference`."""
+        ``'crop'``, else :func:`~posessl.geometry.mask_area_reference`.
+
+        Raises:
+            ValueError: ``'mask_area'`` without ``mask_area`` and ``cam_K``.
+        """
         if not self.uses_mask_area:
             return None
         if mask_area is None or cam_K is None:
@@ -82,17 +85,21 @@ class SITECodec:
                mask_area: Optional[float] = None) -> Dict[str, np.ndarray]:
         """``{'gt_site': (3,) float32}`` of one sample's ``gt_t`` (3,) mm,
         its input's ``crop_K`` (3, 3) and ``out_size`` ``(H, W)``; with
-        ``depth_ref='mask_area'`` also its ``cam_K`` and positive
-        ``mask_area`` (source pixels). Computed in float64."""
-        if self.uses_mask_area and not (mask_area is not None
-                                        and mask_area > 0):
-            raise ValueError(
-                "depth_ref='mask_area' needs a non-empty object mask "
-                f'(LoadImageAndMask, then MaskCenteredCrop), got mask_area '
-                f"{mask_area}; use depth_ref='crop' without masks")
+        ``depth_ref='mask_area'`` also its ``cam_K`` and ``mask_area``
+        (source pixels). Computed in float64.
+
+        Raises:
+            ValueError: ``'mask_area'`` without a positive ``mask_area``.
+        """
         crop = torch.as_tensor(crop_K, dtype=torch.float64)
         ref = None
         if self.uses_mask_area:
+            if mask_area is None or not mask_area > 0:
+                raise ValueError(
+                    "depth_ref='mask_area' needs a non-empty object mask "
+                    '(LoadImageAndMask, then MaskCenteredCrop), got '
+                    f"mask_area {mask_area}; use depth_ref='crop' without "
+                    'masks')
             ref = self.depth_reference(
                 crop, torch.as_tensor(cam_K, dtype=torch.float64),
                 torch.as_tensor(mask_area, dtype=torch.float64))
@@ -108,11 +115,10 @@ class SITECodec:
                cam_K: Optional[torch.Tensor] = None,
                mask_area: Optional[torch.Tensor] = None
                ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``R`` (N, 3, 3) and ``t`` (N, 3) mm in the camera frame from the
-        network's rotations ``R_net`` (N, 3, 3; crop-ray frame when
-        ``allocentric``) and SITE values (N, 3), with each input's
-        ``crop_K`` (N, 3, 3); ``cam_K`` (N, 3, 3) and ``mask_area`` (N,)
-        for ``depth_ref='mask_area'``. Batched, in the inputs' dtype."""
+        """``R`` (N, 3, 3) and ``t`` (N, 3) mm in the camera frame, in the
+        inputs' dtype, from the network's rotations ``R_net`` (N, 3, 3) and
+        SITE values (N, 3), with each input's ``crop_K`` (N, 3, 3);
+        ``cam_K`` (N, 3, 3) and ``mask_area`` (N,) for ``'mask_area'``."""
         R = R_net
         if self.allocentric:
             R = ray_rotation(crop_center_ray(crop_K, out_size)) @ R_net

@@ -17,24 +17,26 @@ __all__ = ['TripletDataset']
 class TripletDataset:
     """Wrap a pose dataset so that it is indexed by frame triplets.
 
-    ``dataset[(a, p, n)]`` runs the wrapped dataset's pipeline (ending in
-    ``PackPoseInputs``) on the three frames and returns ``dict(inputs=uint8
+    ``dataset[(a, p, n)]`` (a ``TripletSampler`` :class:`Triplet`) runs the
+    wrapped pipeline on the three frames and returns ``dict(inputs=uint8
     (3, 3, H, W)`` (anchor, positive, negative), ``data_samples=`` the
-    anchor's ``PoseDataSample`` with metainfo ``positive_frame_distance``
-    and ``negative_frame_distance`` (``|im_id|`` differences)). Index it
-    with ``TripletSampler``'s :class:`Triplet` s.
+    anchor's sample with metainfo ``positive_frame_distance`` and
+    ``negative_frame_distance`` (``|im_id|`` differences)).
 
-    A frame the pipeline drops (unreadable image, empty mask) is replaced:
-    a positive or negative by another frame drawn by the index's ``rule``
-    (a plain tuple: the default :class:`TripletRule`), an anchor by a
-    random anchor with new partners; after ``max_refetch`` replacements it
-    raises :class:`DataError`. ``len``, ``metainfo``, ``get_data_info`` and
+    A frame the pipeline drops is replaced: a positive or negative by
+    another drawn by the triplet's ``rule`` (the default
+    :class:`TripletRule` for a plain tuple), an anchor by a random anchor
+    with new partners. ``len``, ``metainfo``, ``get_data_info`` and
     ``full_init`` are the wrapped dataset's.
 
     Args:
         dataset: the wrapped dataset or its config.
         max_refetch: most replacements for one item.
         lazy_init: defer the wrapped dataset's ``full_init``.
+
+    Raises:
+        TypeError: an index that is not a triplet.
+        DataError: no valid triplet after ``max_refetch`` replacements.
     """
 
     def __init__(self,
@@ -66,20 +68,14 @@ class TripletDataset:
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def _prepare(self, idx: int) -> Optional[dict]:
-        return self.dataset.prepare_data(int(idx))
-
     def _sequences(self) -> SequenceIndex:
         if self._index is None:
             self._index = SequenceIndex(self.dataset)
         return self._index
 
-    def _redraw(self, anchor: int, which: str, rule: TripletRule) -> int:
+    def _redraw(self, anchor: int, lo: int, hi: Optional[int]) -> int:
+        """A partner of ``anchor`` at a distance in ``[lo, hi]``."""
         rng = np.random.default_rng(np.random.randint(2**31))
-        if which == 'positive':
-            lo, hi = rule.pos_range
-        else:
-            lo, hi = rule.neg_min_distance, rule.neg_max_distance
         return int(self._sequences().draw(np.array([anchor]), lo, hi,
                                           rng)[0])
 
@@ -92,23 +88,24 @@ class TripletDataset:
                 "sampler=dict(type='TripletSampler')")
         idx = [int(i) for i in triplet]
         rule = getattr(triplet, 'rule', None) or TripletRule()
+        bounds = {1: rule.pos_range,
+                  2: (rule.neg_min_distance, rule.neg_max_distance)}
         results: list = [None, None, None]
-        names = ('anchor', 'positive', 'negative')
         for _ in range(self.max_refetch + 1):
             for k in range(3):
                 if results[k] is None:
-                    results[k] = self._prepare(idx[k])
+                    results[k] = self.dataset.prepare_data(idx[k])
             if results[0] is None:
                 idx[0] = int(np.random.randint(len(self)))
-                idx[1] = self._redraw(idx[0], 'positive', rule)
-                idx[2] = self._redraw(idx[0], 'negative', rule)
+                idx[1] = self._redraw(idx[0], *bounds[1])
+                idx[2] = self._redraw(idx[0], *bounds[2])
                 results = [None, None, None]
                 continue
             missing = [k for k in (1, 2) if results[k] is None]
             if not missing:
                 return self._pack(idx, results)
             for k in missing:
-                idx[k] = self._redraw(idx[0], names[k], rule)
+                idx[k] = self._redraw(idx[0], *bounds[k])
         paths = [self.get_data_info(i)['img_path'] for i in idx]
         raise DataError(f'{paths[0]}: no valid triplet after '
                         f'{self.max_refetch} replacements (last tried '

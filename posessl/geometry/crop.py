@@ -1,12 +1,6 @@
-"""Object-centred square crops: boxes, windows and the exact affine warp.
-
-Pixel centres sit at integer coordinates. Boxes ``[x, y, w, h]`` follow the
-BOP toolkit: ``(x, y)`` is the first pixel and ``w`` the last column minus
-the first (likewise ``h``), so a box's centre is ``(x + w / 2, y + h / 2)``.
-A crop is ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``; its camera is
-:func:`~posessl.geometry.crop_camera_matrix` ``(cam_K, x0, y0, zoom_x,
-zoom_y)``.
-"""
+"""Object-centred square crops ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v -
+y0)``, pixel centres at integers. Boxes ``[x, y, w, h]`` are BOP's: ``w`` is
+the last column minus the first (likewise ``h``)."""
 import math
 from typing import List, Sequence, Tuple
 
@@ -48,11 +42,8 @@ def warp_crop(img: np.ndarray, x0: float, y0: float, zoom_x: float,
               zoom_y: float, out_size: int,
               interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Apply ``u' = zoom_x (u - x0)``, ``v' = zoom_y (v - y0)``; pixels
-    outside the image are zero.
-
-    With linear interpolation and a zoom of 1/2 or less the source is first
-    block-averaged by ``floor(1 / zoom)`` (``cv2.INTER_AREA``, the map
-    adjusted exactly), so shrinking does not alias.
+    outside the image are zero. Linear interpolation at a zoom of 1/2 or
+    less block-averages first (no aliasing).
 
     Args:
         img: (H, W) or (H, W, C) image.

@@ -1,19 +1,7 @@
-"""Rotation maths: the one place for it in posessl.
-
-The conversions are torch, batched over leading dimensions, differentiable,
-in the dtype given (under autocast pass float32); the pose builders at the
-end (:func:`axis_rotation`, :func:`look_at_rotation`, :func:`rotation_to`,
-:func:`random_rotation`) are numpy. Conventions:
-
-* Rotation matrices act on column vectors: ``x_cam = R @ x_model + t``.
-* Quaternions are **scalar-first** ``(w, x, y, z)``;
-  :func:`matrix_to_quaternion` returns the representative with ``w >= 0``.
-  (scipy's ``Rotation.as_quat`` is scalar-last.)
-* Axis-angle is a rotation vector ``axis * angle`` (radians), angle in
-  ``[0, pi]``.
-* The 6D representation (Zhou et al., CVPR 2019) is the first two columns of
-  ``R`` concatenated: ``(R[:, 0], R[:, 1])``.
-"""
+"""Rotations: torch conversions (batched, differentiable, in the given dtype)
+and numpy pose builders. Matrices act on column vectors
+(``x_cam = R @ x_model + t``); quaternions are scalar-first ``(w, x, y, z)``
+(scipy's are scalar-last); axis-angle is ``axis * angle`` (rad)."""
 from typing import Sequence
 
 import numpy as np
@@ -30,12 +18,9 @@ __all__ = [
 
 def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor,
                       eps: float = 0.0) -> torch.Tensor:
-    """Angle in radians of the relative rotation ``R1^T R2``.
-
-    ``arccos(clip((trace(R1^T R2) - 1) / 2, -1 + eps, 1 - eps))``; pass a small
-    ``eps`` (e.g. 1e-6) when the result is differentiated, so the gradient
-    stays finite at 0 and 180 degrees.
-    """
+    """Angle (rad) of the relative rotation ``R1^T R2``, its cosine clipped
+    to ``[-1 + eps, 1 - eps]``: pass a small ``eps`` (e.g. 1e-6) when the
+    result is differentiated, so the gradient stays finite."""
     trace = (R1 * R2).sum(dim=(-2, -1))
     cos = ((trace - 1.0) / 2.0).clamp(-1.0 + eps, 1.0 - eps)
     return torch.acos(cos)
@@ -53,13 +38,9 @@ def skew(v: torch.Tensor) -> torch.Tensor:
 
 
 def rot6d_to_matrix(d6: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) from 6D vectors (..., 6).
-
-    Gram-Schmidt as in Zhou et al.: ``x = a / |a|``, ``z = x cross b``
-    normalised, ``y = z cross x``; ``R = [x y z]`` (columns). The result is
-    orthonormal with determinant +1 for any input where ``a`` and ``b`` are
-    not parallel.
-    """
+    """Rotation matrices (..., 3, 3) from 6D vectors (..., 6), the first
+    two columns ``(a, b)`` (Zhou et al.), by Gram-Schmidt: a proper rotation
+    wherever ``a`` and ``b`` are not parallel."""
     if d6.shape[-1] != 6:
         raise ValueError(f'rot6d_to_matrix needs (..., 6), got {d6.shape}')
     a, b = d6[..., :3], d6[..., 3:]
@@ -75,11 +56,8 @@ def matrix_to_rot6d(R: torch.Tensor) -> torch.Tensor:
 
 
 def quaternion_to_matrix(q: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) from scalar-first quaternions (..., 4).
-
-    The quaternion is normalised first, so any non-zero 4-vector is accepted;
-    ``q`` and ``-q`` give the same matrix.
-    """
+    """Rotation matrices (..., 3, 3) from scalar-first quaternions (..., 4),
+    normalised first (any non-zero 4-vector is accepted)."""
     if q.shape[-1] != 4:
         raise ValueError(
             f'quaternion_to_matrix needs (..., 4) (w, x, y, z), got {q.shape}')
@@ -95,13 +73,8 @@ def quaternion_to_matrix(q: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 
 
 def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
-    """Scalar-first unit quaternions (..., 4) with ``w >= 0`` from ``R``.
-
-    Shepperd's method: of the four ways to recover the quaternion, use the
-    one whose leading component (``w``, ``x``, ``y`` or ``z``) is largest, so
-    nothing is divided by a small number, also at 180 degrees where ``w`` is
-    zero.
-    """
+    """Scalar-first unit quaternions (..., 4) with ``w >= 0`` from ``R``
+    (..., 3, 3), by Shepperd's method (stable at 180 degrees)."""
     if R.shape[-2:] != (3, 3):
         raise ValueError(f'matrix_to_quaternion needs (..., 3, 3), '
                          f'got {R.shape}')
@@ -136,11 +109,8 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
 
 
 def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) from rotation vectors (..., 3).
-
-    Rodrigues' formula ``I + sin(a)/a K + (1 - cos(a))/a^2 K^2`` with
-    ``K = [v]x``, using Taylor series below 1e-3 rad.
-    """
+    """Rotation matrices (..., 3, 3) from rotation vectors (..., 3)
+    (Rodrigues, with series near zero)."""
     if rotvec.shape[-1] != 3:
         raise ValueError(f'axis_angle_to_matrix needs (..., 3), '
                          f'got {rotvec.shape}')
@@ -157,13 +127,8 @@ def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
 
 
 def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
-    """Rotation vectors (..., 3), angle in ``[0, pi]``, from ``R``.
-
-    Goes through :func:`matrix_to_quaternion` (``w >= 0``):
-    ``angle = 2 atan2(|xyz|, w)`` and ``v = xyz * angle / |xyz|``, with a
-    series for ``angle / sin(angle / 2)`` near zero. At exactly 180 degrees
-    ``v`` and ``-v`` are the same rotation; either may be returned.
-    """
+    """Rotation vectors (..., 3), angle in ``[0, pi]``, from ``R``; at
+    exactly 180 degrees either of ``v`` and ``-v`` may be returned."""
     q = matrix_to_quaternion(R)
     w, xyz = q[..., 0], q[..., 1:]
     s = torch.linalg.vector_norm(xyz, dim=-1)
@@ -175,12 +140,8 @@ def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
 
 
 def svd_orthonormalize(M: torch.Tensor) -> torch.Tensor:
-    """The rotation nearest to ``M`` (..., 3, 3) in the Frobenius norm.
-
-    ``U diag(1, 1, det(U V^T)) V^T`` from ``M = U S V^T``: the result is
-    orthonormal with determinant +1 also when ``det(M) < 0`` (a reflection
-    is never returned). Use it to turn a raw 9-vector into a rotation.
-    """
+    """The rotation nearest to ``M`` (..., 3, 3) in the Frobenius norm,
+    never a reflection (also when ``det(M) < 0``)."""
     if M.shape[-2:] != (3, 3):
         raise ValueError(f'svd_orthonormalize needs (..., 3, 3), '
                          f'got {M.shape}')
@@ -193,17 +154,11 @@ def svd_orthonormalize(M: torch.Tensor) -> torch.Tensor:
 
 
 def ray_rotation(direction: torch.Tensor) -> torch.Tensor:
-    """The smallest rotation taking the optical axis ``(0, 0, 1)`` onto a ray.
+    """The smallest rotations (..., 3, 3) taking the optical axis onto rays
+    ``direction`` (..., 3) (any length; undefined straight backwards).
 
-    Args:
-        direction: (..., 3) ray directions in the camera frame, any length,
-            pointing in front of the camera (``z > 0``; the formula
-            breaks down only for a ray pointing straight backwards).
-
-    Returns:
-        (..., 3, 3) rotations ``R`` with ``R @ (0, 0, 1) = d / |d|``; the
-        rotation axis is ``z x d``. An allocentric rotation (relative to the
-        ray) becomes egocentric (camera frame) as ``ray_rotation(d) @ R``.
+    An allocentric rotation (relative to the ray) becomes egocentric as
+    ``ray_rotation(d) @ R``.
     """
     d = F.normalize(direction, dim=-1)
     z_axis = torch.zeros_like(d)
@@ -215,7 +170,7 @@ def ray_rotation(direction: torch.Tensor) -> torch.Tensor:
     return eye + K + (K @ K) / (1 + c)[..., None, None]
 
 
-# ------------------------------------------------- numpy, building poses
+# numpy: building poses
 def axis_rotation(axis: int, angle: float) -> np.ndarray:
     """(3, 3) rotation by ``angle`` (radians) about coordinate axis
     ``axis`` (0 = x, 1 = y, 2 = z), right-handed."""
@@ -228,11 +183,9 @@ def axis_rotation(axis: int, angle: float) -> np.ndarray:
 
 
 def look_at_rotation(centre: np.ndarray) -> np.ndarray:
-    """Camera-to-model rotation of a camera at ``centre`` facing the origin.
-
-    OpenCV axes (x right, y down, z forward) as columns in model
-    coordinates, the model's +z up in the image.
-    """
+    """Camera-to-model rotation of a camera at ``centre`` facing the
+    origin: OpenCV axes as columns in model coordinates, model +z up in
+    the image."""
     forward = -centre / np.linalg.norm(centre)
     right = np.cross(forward, [0.0, 0.0, 1.0])
     right /= np.linalg.norm(right)

@@ -21,21 +21,21 @@ def _name(samples: Any, index: int) -> str:
 
 @MODELS.register_module()
 class PoseDataPreprocessor(BaseDataPreprocessor):
-    """Turn a collated batch into normalised float input for the models.
+    """Stack, normalise and move a collated batch to the model's device.
 
     ``inputs``: a list of uint8 RGB (C, H, W) images or (3, C, H, W)
-    triplets (pseudo collate), or one stacked tensor, on the 0-255 scale.
-    Returns float32 ``(x - mean) / std`` on the model's device; a triplet
-    batch (B, 3, C, H, W) becomes (3B, C, H, W): rows ``[0:B]`` anchors,
-    ``[B:2B]`` positives, ``[2B:3B]`` negatives. On CUDA the result is
-    channels-last. The data samples' tensors move to the same device, one
-    copy per field (:meth:`move_samples`).
+    triplets, or one stacked tensor, 0-255. A triplet batch (B, 3, C, H, W)
+    becomes (3B, C, H, W): anchors, then positives, then negatives.
 
     Args:
         mean, std: per-channel RGB statistics on the 0-255 scale (ImageNet's
             by default); ``None`` skips normalisation.
         channels_last: use ``torch.channels_last`` for CUDA tensors.
         non_blocking: asynchronous host-to-device copies.
+
+    Raises:
+        ValueError: mean without std (or the reverse), differing lengths, a
+            non-positive std.
     """
 
     def __init__(self,
@@ -84,11 +84,9 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
         return torch.stack(list(inputs))
 
     def move_samples(self, samples: Any) -> Any:
-        """Move the tensors of a list of data samples to the device, one
-        copy per field: each field is stacked on the host, copied, and the
-        samples get views of the copy (in place). Fields that not every
-        sample has, or of differing shapes, are moved sample by sample;
-        anything else goes through ``cast_data``."""
+        """Move a list of data samples' tensors to the device in place, one
+        copy per field where every sample has it with one shape; anything
+        but such a list goes through ``cast_data``."""
         if (not isinstance(samples, (list, tuple)) or not samples
                 or not all(isinstance(s, BaseDataElement) for s in samples)):
             return self.cast_data(samples)
@@ -116,8 +114,13 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
         return list(samples)
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Returns ``dict(inputs=(N, C, H, W) float, data_samples=...)``;
-        the data samples' tensors are on the model's device."""
+        """``dict(inputs=(N, C, H, W) float32, data_samples=...)`` on the
+        model's device, channels-last on CUDA.
+
+        Raises:
+            TypeError, ValueError: inputs that are not same-sized images or
+                triplets with the normaliser's channel count.
+        """
         samples = self.move_samples(data.get('data_samples', None))
         x = self._stack(self.cast_data(data['inputs']), samples)
         if x.dim() == 5:

@@ -1,8 +1,6 @@
-"""Heads: the contrastive head for pretraining and the pose heads.
+"""The contrastive pretraining head and the pose heads, each owning its loss.
 
-Each head owns its losses. Outputs, losses and all pose geometry run in
-float32 with autocast switched off, so ``--amp`` (bf16/fp16) only affects
-the layers.
+Outputs, losses and pose geometry run in float32 with autocast off.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -29,17 +27,21 @@ __all__ = ['CosineContrastiveHead', 'BasePoseHead', 'PoseRegressionHead']
 
 @MODELS.register_module()
 class CosineContrastiveHead(BaseModule):
-    """Contrastive loss on cosine similarity of (anchor, positive, negative).
+    """Contrastive loss on the cosine similarity of (anchor, positive,
+    negative) embeddings.
 
-    ``mode='triplet'``: ``relu(cos(a, n) - cos(a, p) + m_i)`` with
-    ``m_i = min(margin + margin_per_frame * d_i, max_margin)``, ``d_i`` the
-    anchor's ``negative_frame_distance`` metainfo (only read when
-    ``margin_per_frame > 0``): a negative further along the sequence must be
-    pushed further away. ``mode='infonce'``: InfoNCE with every other sample
-    of the batch as a negative (:func:`posessl.models.losses.info_nce_loss`).
+    Args:
+        mode: ``'triplet'``: ``relu(cos(a, n) - cos(a, p) + m_i)`` with
+            ``m_i = min(margin + margin_per_frame * d_i, max_margin)``,
+            ``d_i`` the sample's ``negative_frame_distance`` (frames; read
+            only when ``margin_per_frame > 0``). ``'infonce'``:
+            :func:`~posessl.models.losses.info_nce_loss`.
+        margin, margin_per_frame, max_margin: the triplet margin.
+        temperature: InfoNCE temperature, > 0.
+        loss_weight: factor on ``loss``.
 
-    The loss dict holds ``loss`` and the logged (not summed) ``pos_sim`` and
-    ``neg_sim``: mean ``cos(a, p)`` and ``cos(a, n)``.
+    Raises:
+        ValueError: an unknown ``mode`` or ``temperature <= 0``.
     """
 
     def __init__(self,
@@ -66,7 +68,13 @@ class CosineContrastiveHead(BaseModule):
 
     def margins(self, data_samples: Optional[Sequence],
                 batch: int, device: torch.device) -> torch.Tensor:
-        """Per-triplet margins (B,), growing with the negative's distance."""
+        """Per-triplet margins (B,).
+
+        Raises:
+            ValueError: ``margin_per_frame > 0`` without one data sample per
+                triplet.
+            KeyError: a sample without ``negative_frame_distance``.
+        """
         if self.margin_per_frame == 0:
             return torch.full((batch, ), self.margin, device=device)
         if data_samples is None or len(data_samples) != batch:
@@ -91,8 +99,8 @@ class CosineContrastiveHead(BaseModule):
              negative: torch.Tensor,
              data_samples: Optional[Sequence] = None
              ) -> Dict[str, torch.Tensor]:
-        """Loss dict from (B, E) embeddings of anchors, positives, negatives.
-        """
+        """``loss`` and the logged (not summed) ``pos_sim`` / ``neg_sim``
+        (mean ``cos(a, p)`` / ``cos(a, n)``) of (B, E) embeddings."""
         with no_autocast(anchor.device):
             anchor, positive = anchor.float(), positive.float()
             negative = negative.float()
@@ -115,24 +123,24 @@ class CosineContrastiveHead(BaseModule):
 
 
 class BasePoseHead(BaseModule):
-    """What the pose heads share: the trunk, the objects, the codec, the loss.
+    """Base of the pose heads: an FC trunk ``fc`` (``in_channels -> hidden
+    -> hidden``, ReLU), the objects, the ``decoder`` codec and the
+    ``loss_module``.
 
-    * ``fc``: two FC layers ``in_channels -> hidden -> hidden``, ReLU.
-    * The objects (:meth:`set_objects`): each object's model points
-      subsampled to ``num_points``, its diameter and symmetry flag, as
-      non-persistent buffers (not in checkpoints) with one extra row of
-      NaN, where samples of objects outside the table land
-      (:meth:`object_rows`).
-    * ``decoder``: the target codec built from ``CODECS`` (the same config
-      as the pipeline's ``GeneratePoseTarget``), where one is given.
-    * ``loss_module``: the loss built from ``MODELS``, where one is given.
+    The objects (:meth:`set_objects`) live in non-persistent buffers
+    ``obj_points`` (O + 1, P, 3) mm, ``obj_diameters``, ``obj_symmetric``,
+    whose last row (NaN) is where objects outside the table land.
 
     Args:
-        in_channels: feature width (the model fills it in from its backbone).
-        hidden_channels: width of the two FC layers.
+        in_channels: feature width (the model fills it in).
+        hidden_channels: width of the FC layers.
         num_points: model points per object kept for the loss.
-        decoder: codec config, or None.
-        loss: loss config, or None.
+        decoder: ``CODECS`` config (the pipeline's ``GeneratePoseTarget``
+            codec), or None.
+        loss: ``MODELS`` config, or None.
+
+    Raises:
+        ValueError: ``in_channels`` is None.
     """
 
     def __init__(self,
@@ -162,8 +170,8 @@ class BasePoseHead(BaseModule):
             self.register_buffer(name, empty, persistent=False)
 
     def set_objects(self, objects: ObjectTable) -> None:
-        """Take the objects' points (subsampled to ``num_points``,
-        :meth:`ObjectTable.subsample`), diameters and symmetry flags."""
+        """Take the objects' points (subsampled to ``num_points``),
+        diameters and symmetry flags."""
         table = objects.subsample(self.num_points)
         device = self.obj_points.device
         nan = float('nan')
@@ -178,10 +186,12 @@ class BasePoseHead(BaseModule):
         self.objects = table
 
     def object_rows(self, data_samples: Sequence) -> torch.Tensor:
-        """Row of each sample's object in the per-object buffers (a gather
-        on the device; ``len(objects)`` is the NaN row). On the CPU, where
-        checking costs no synchronisation, an object outside the table is a
-        clear error; elsewhere its row is the NaN row and its losses NaN."""
+        """Row (N,) of each sample's object in the per-object buffers.
+
+        Raises:
+            KeyError: no objects set; on the CPU also an object outside the
+                table (elsewhere it gets the NaN row, so its losses are NaN).
+        """
         head = type(self).__name__
         if self.objects is None:
             raise KeyError(f'{head} has no objects; build the model with '
@@ -202,32 +212,21 @@ class BasePoseHead(BaseModule):
 
 @MODELS.register_module()
 class PoseRegressionHead(BasePoseHead):
-    """Rotation and SITE translation from pooled features.
+    """Rotation and SITE ``(dx, dy, tz)`` regressed from pooled features.
 
-    :class:`BasePoseHead`'s trunk, then a rotation output (``rot_repr='6d'``,
-    Zhou et al., or ``'quat'``, a scalar-first quaternion normalised before
-    use) and a SITE output ``(dx, dy, tz)`` (:mod:`posessl.geometry.site`).
     The ``decoder`` (:class:`~posessl.codecs.SITECodec`) turns them into
-    ``R`` (orthonormal, det +1) and ``t`` (mm) in the original camera frame
-    with each sample's ``crop_K`` (and ``cam_K``, ``mask_area`` for its
-    ``depth_ref='mask_area'``); the data pipeline's ``GeneratePoseTarget``
-    encoded the ``gt_site`` targets with the same codec config.
-
-    The ``loss`` (:class:`~posessl.models.losses.PoseLoss`) scores the
-    decoded rotations and the raw SITE values of the frames with
-    ``has_pose``; the head adds the logged ``rot_err`` (deg) and
-    ``trans_err`` (mm). Everything per sample is read from the typed
-    tensors of the data samples by stacking and gathering: no Python loop
-    over samples and no host synchronisation.
+    ``R`` and ``t`` (mm) in the camera frame with each sample's ``crop_K``
+    (and ``cam_K``, ``mask_area`` for ``depth_ref='mask_area'``); the
+    pipeline's ``GeneratePoseTarget`` must use the same codec config.
 
     Args:
         in_channels, hidden_channels, num_points: :class:`BasePoseHead`'s.
-        rot_repr: ``'6d'`` or ``'quat'``.
+        rot_repr: ``'6d'`` (Zhou et al.) or ``'quat'`` (scalar-first).
         decoder: the codec config (``SITECodec``).
         loss: the loss config (``PoseLoss``).
 
-    The defaults name their scope, so they build from another project's
-    scope too.
+    Raises:
+        ValueError: a bad ``rot_repr``, or ``decoder`` / ``loss`` None.
     """
 
     def __init__(self,
@@ -256,34 +255,29 @@ class PoseRegressionHead(BasePoseHead):
         """Start from the identity rotation, the crop centre and tz = 1."""
         for layer in (self.rot_out, self.site_out):
             nn.init.normal_(layer.weight, std=0.01)
-        identity = [1., 0., 0., 0., 1., 0.] if self.rot_repr == '6d' else [
-            1., 0., 0., 0.
-        ]
+        # 6D: the first two columns of I; quaternion: (1, 0, 0, 0)
+        identity = torch.tensor([1., 0., 0., 0., 1., 0.])
         with torch.no_grad():
-            self.rot_out.bias.copy_(torch.tensor(identity))
+            self.rot_out.bias.copy_(identity[:self.rot_out.out_features])
             self.site_out.bias.copy_(torch.tensor([0., 0., 1.]))
 
     def forward(self, feats: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Raw outputs: rotation (N, 6 or 4) and SITE ``(dx, dy, tz)``, in
-        float32 even under autocast: the depth must resolve about 0.1 % (a
-        millimetre at a metre), finer than bfloat16's 0.4 % steps."""
+        """Raw outputs, float32 under autocast too: rotation (N, 6 or 4)
+        and SITE (N, 3)."""
         with no_autocast(feats.device):
             x = self.fc(feats.float())
             return self.rot_out(x), self.site_out(x)
 
-    def rotation_matrix(self, rot: torch.Tensor) -> torch.Tensor:
-        """The network's rotation output as matrices (crop-ray frame when
-        the codec is ``allocentric``)."""
-        if self.rot_repr == '6d':
-            return rot6d_to_matrix(rot)
-        return quaternion_to_matrix(rot)
-
     def decode(self, rot: torch.Tensor, site: torch.Tensor,
                data_samples: Sequence, out_size: Sequence[int]
                ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``R`` (N, 3, 3) and ``t`` (N, 3) mm, float32, in the original
-        camera frame, through the ``decoder``."""
+        """``R`` (N, 3, 3) and ``t`` (N, 3) mm, float32, in the camera
+        frame.
+
+        Raises:
+            ValueError: as many data samples as outputs are needed.
+        """
         if len(data_samples) != rot.shape[0]:
             raise ValueError(f'{rot.shape[0]} images but '
                              f'{len(data_samples)} data samples')
@@ -297,20 +291,18 @@ class PoseRegressionHead(BasePoseHead):
                     '(LoadImageAndMask, then MaskCenteredCrop); use '
                     "depth_ref='crop' without masks")
                 cam_K = stack_field(data_samples, 'cam_K', CROP_HINT).float()
+            to_matrix = (rot6d_to_matrix if self.rot_repr == '6d' else
+                         quaternion_to_matrix)
             return self.decoder.decode(
-                self.rotation_matrix(rot.float()), site.float(), crop_K,
+                to_matrix(rot.float()), site.float(), crop_K,
                 out_size, cam_K=cam_K, mask_area=mask_area)
 
     def loss(self, feats: torch.Tensor, data_samples: Sequence,
              out_size: Sequence[int]) -> Dict[str, torch.Tensor]:
-        """The ``loss``'s weighted losses and the logged ``rot_err`` (deg)
-        and ``trans_err`` (mm) of the labelled frames.
-
-        Every sample needs ``gt_R`` / ``gt_t`` (an unlabelled frame's may be
-        anything: a fixed pose replaces them) and ``gt_site``;
-        ``has_pose`` weights the frames (masked means, no host
-        synchronisation). A batch without a labelled frame gives zeros.
-        """
+        """The ``loss_module``'s losses and the logged ``rot_err`` (deg) and
+        ``trans_err`` (mm), means over the ``has_pose`` frames (zeros
+        without one). Every sample needs ``gt_R``, ``gt_t`` (any value
+        where unposed) and ``gt_site``."""
         rot, site = self(feats)
         R, t = self.decode(rot, site, data_samples, out_size)
         hint = ('the pose loss needs gt_R / gt_t on every training sample '
@@ -342,6 +334,6 @@ class PoseRegressionHead(BasePoseHead):
         R, t = self.decode(rot, site, data_samples, out_size)
         for sample, R_i, t_i in zip(data_samples, R.detach().unbind(0),
                                     t.detach().unbind(0)):
-            sample.set_field(R_i, 'pred_R')  # float32 (3, 3) and (3,)
+            sample.set_field(R_i, 'pred_R')
             sample.set_field(t_i, 'pred_t')
         return data_samples

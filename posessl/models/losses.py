@@ -1,9 +1,5 @@
-"""Losses of the posessl heads: pure functions (float32-safe) and the
-registered ``PoseLoss`` that weighs and reduces them for the pose heads.
-
-Each function returns per-sample values (callers weight, mask and average
-them), so the tests can check them against hand-computed numbers.
-"""
+"""Loss functions of the heads, each returning per-sample values, and the
+registered ``PoseLoss`` that weighs and reduces them."""
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -36,22 +32,18 @@ def triplet_cosine_loss(anchor: torch.Tensor, positive: torch.Tensor,
 def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
                   negative: torch.Tensor,
                   temperature: float) -> torch.Tensor:
-    """InfoNCE per anchor, shape (B,), over the whole batch.
-
-    Anchor ``i`` scores every other embedding of the batch (the other anchors,
-    all positives and all negatives; itself excluded) by cosine similarity
-    divided by ``temperature``; the loss is the cross-entropy of picking its
-    own positive ``p_i``.
-    """
+    """InfoNCE per anchor, shape (B,): the cross-entropy of anchor ``i``
+    picking its positive among all (B, E) embeddings of the batch but
+    itself, scored by cosine similarity / ``temperature``."""
     batch = anchor.shape[0]
     a = F.normalize(anchor, dim=-1)
     candidates = F.normalize(torch.cat([anchor, positive, negative]), dim=-1)
-    logits = a @ candidates.t() / temperature
-    idx = torch.arange(batch, device=anchor.device)
-    self_mask = torch.zeros_like(logits, dtype=torch.bool)
-    self_mask[idx, idx] = True
-    logits = logits.masked_fill(self_mask, float('-inf'))
-    return F.cross_entropy(logits, idx + batch, reduction='none')
+    self_mask = torch.eye(batch, 3 * batch, dtype=torch.bool,
+                          device=anchor.device)
+    logits = (a @ candidates.t() / temperature).masked_fill(
+        self_mask, float('-inf'))
+    target = torch.arange(batch, device=anchor.device) + batch
+    return F.cross_entropy(logits, target, reduction='none')
 
 
 def point_matching_loss(pred_R: torch.Tensor,
@@ -64,13 +56,10 @@ def point_matching_loss(pred_R: torch.Tensor,
                         norm: str = 'l1') -> torch.Tensor:
     """Mean distance between model points under two poses, shape (N,).
 
-    ``mean_i d(R^ x_i + t^, R x_i + t)`` with ``d`` the L1 (sum of absolute
-    coordinate differences) or L2 (Euclidean) norm; translations are
-    optional (the pose head leaves them out and learns ``t`` through SITE).
-    With ``norm='l2'``, translations and no ``scale`` this is exactly ADD.
-    For symmetric samples each ground-truth point is compared with its
-    nearest predicted point instead (the ADD-S form), so a pose turned by
-    the object's symmetry costs nothing.
+    ``mean_i d(R^ x_i + t^, R x_i + t)``, ``d`` the L1 or L2 norm; with
+    ``norm='l2'``, translations and no ``scale`` this is ADD. Symmetric
+    samples compare each ground-truth point with its nearest predicted
+    point (the ADD-S form).
 
     Args:
         pred_R, gt_R: (N, 3, 3).
@@ -79,6 +68,9 @@ def point_matching_loss(pred_R: torch.Tensor,
         symmetric: (N,) bool, use the nearest-point form.
         pred_t, gt_t: (N, 3) translations, mm, or ``None``.
         norm: ``'l1'`` or ``'l2'``.
+
+    Raises:
+        ValueError: an unknown ``norm``.
     """
     if norm not in ('l1', 'l2'):
         raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
@@ -108,54 +100,41 @@ def point_matching_loss(pred_R: torch.Tensor,
 def geodesic_loss(pred_R: torch.Tensor,
                   gt_R: torch.Tensor,
                   eps: float = 1e-6) -> torch.Tensor:
-    """Rotation angle (rad) between ``pred_R`` and ``gt_R``, shape (N,).
-
-    The cosine is clipped to ``[-1 + eps, 1 - eps]`` so the gradient stays
-    finite at 0 and 180 degrees (``eps`` >= 1e-7 in float32).
-    """
+    """Rotation angle (rad) between ``pred_R`` and ``gt_R``, shape (N,);
+    the cosine is clipped to ``[-1 + eps, 1 - eps]`` so the gradient stays
+    finite (``eps >= 1e-7`` in float32)."""
     return geodesic_distance(pred_R, gt_R, eps=eps)
 
 
 @MODELS.register_module()
 class PoseLoss(nn.Module):
-    """Weighted pose losses of a batch, masked means over its posed frames.
+    """Weighted pose losses, means over the posed frames (zeros without).
 
-    * ``loss_pm``: :func:`point_matching_loss` of the rotations over the
-      object's points, divided by its diameter (nearest-point form for
-      symmetric objects).
-    * ``loss_rot``: :func:`geodesic_loss`; symmetric objects are left out
-      (their rotation label is ambiguous).
+    * ``loss_pm``: :func:`point_matching_loss` (L1) of the rotations over
+      the object's points, divided by its diameter.
+    * ``loss_rot``: :func:`geodesic_loss`, symmetric objects left out.
     * ``loss_site``: L1 on ``(dx, dy, tz)`` weighted by ``site_weights``.
-
-    Frames are weighted (1 posed, 0 not) instead of selected: no host
-    synchronisation, and a batch without a posed frame gives zeros.
 
     Args:
         pm_weight, rot_weight, site_weight: loss weights.
-        pm_norm: ``'l1'`` or ``'l2'``.
-        geodesic_eps: clipping of the geodesic loss's cosine.
         site_weights: weights of the ``dx``, ``dy``, ``tz`` terms.
+
+    Raises:
+        ValueError: not 3 ``site_weights``.
     """
 
     def __init__(self,
                  pm_weight: float = 1.0,
                  rot_weight: float = 1.0,
                  site_weight: float = 1.0,
-                 pm_norm: str = 'l1',
-                 geodesic_eps: float = 1e-6,
                  site_weights: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
         super().__init__()
-        if pm_norm not in ('l1', 'l2'):
-            raise ValueError("PoseLoss: pm_norm must be 'l1' or 'l2', got "
-                             f'{pm_norm!r}')
         if len(site_weights) != 3:
             raise ValueError('PoseLoss: site_weights must be 3 numbers '
                              f'(dx, dy, tz), got {site_weights!r}')
         self.pm_weight = pm_weight
         self.rot_weight = rot_weight
         self.site_weight = site_weight
-        self.pm_norm = pm_norm
-        self.geodesic_eps = geodesic_eps
         self.register_buffer(
             'site_weights',
             torch.tensor(site_weights, dtype=torch.float32),
@@ -166,18 +145,17 @@ class PoseLoss(nn.Module):
                 points: torch.Tensor, diameters: torch.Tensor,
                 symmetric: torch.Tensor,
                 weight: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """``loss_pm``, ``loss_rot``, ``loss_site`` from rotations (N, 3, 3),
-        SITE values and targets (N, 3), each frame's object ``points``
-        (N, P, 3), ``diameters`` (N,), ``symmetric`` (N,) bool and
-        ``weight`` (N,) float, 1 where the frame is posed."""
+        """The loss dict from rotations (N, 3, 3), SITE values and targets
+        (N, 3), each frame's object ``points`` (N, P, 3) mm, ``diameters``
+        (N,), ``symmetric`` (N,) bool and ``weight`` (N,), 1 where posed."""
         count = weight.sum().clamp(min=1)
 
         def mean(values: torch.Tensor) -> torch.Tensor:
             return (values * weight).sum() / count
 
         pm = point_matching_loss(R, gt_R, points, scale=diameters,
-                                 symmetric=symmetric, norm=self.pm_norm)
-        angles = geodesic_loss(R, gt_R, eps=self.geodesic_eps)
+                                 symmetric=symmetric)
+        angles = geodesic_loss(R, gt_R)
         plain = weight * ~symmetric
         rot_loss = (angles * plain).sum() / plain.sum().clamp(min=1)
         site_loss = ((site - gt_site).abs() * self.site_weights).sum(-1)

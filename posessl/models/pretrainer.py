@@ -19,10 +19,9 @@ __all__ = ['ContrastivePretrainer', 'build_data_preprocessor']
 
 def build_data_preprocessor(
         cfg: Optional[Union[dict, nn.Module]]) -> nn.Module:
-    """Build ``cfg`` in the posessl scope (``PoseDataPreprocessor`` when
-    ``None``), so it works without a Runner's default scope."""
+    """``cfg`` built (``PoseDataPreprocessor`` when None), or the module
+    itself."""
     if cfg is None:
-        # scoped, so the default also builds from another project's scope
         cfg = dict(type='posessl.PoseDataPreprocessor')
     if isinstance(cfg, nn.Module):
         return cfg
@@ -33,15 +32,14 @@ def build_data_preprocessor(
 class ContrastivePretrainer(BaseModel):
     """Backbone + projection neck + contrastive head.
 
-    Inputs come from ``TripletDataset`` through ``PoseDataPreprocessor``:
-    (3B, C, H, W), anchors then positives then negatives, with one data
-    sample (the anchor's) per triplet. Its state dict's ``backbone.*`` keys
-    initialise ``PoseRegressor`` (``init_cfg=dict(type='Pretrained',
-    checkpoint=..., prefix='backbone.')`` on the pose model's backbone).
+    Training inputs are triplet batches (3B, C, H, W), anchors then
+    positives then negatives, with the anchors' B data samples
+    (``TripletDataset`` through ``PoseDataPreprocessor``). The checkpoint's
+    ``backbone.*`` keys initialise a ``PoseRegressor``'s backbone
+    (``init_cfg=dict(type='Pretrained', prefix='backbone.', ...)``).
 
     Args:
-        backbone: backbone config; pooled (N, C) features are taken from its
-            output (an mmpretrain backbone's last feature map is pooled).
+        backbone: backbone config (its output is pooled).
         neck: projection config; ``in_channels`` is filled in.
         head: contrastive head config.
         data_preprocessor: defaults to ``PoseDataPreprocessor``.
@@ -67,14 +65,11 @@ class ContrastivePretrainer(BaseModel):
 
     def embed(self, inputs: torch.Tensor) -> torch.Tensor:
         """L2-normalised embeddings (N, E), float32."""
-        return self.project(self.extract_feat(inputs))
-
-    def project(self, feats: torch.Tensor) -> torch.Tensor:
-        """L2-normalised float32 embeddings of pooled features (N, D)."""
-        return project(self.neck, feats)
+        return project(self.neck, self.extract_feat(inputs))
 
     def _split(self, inputs: torch.Tensor,
                data_samples: Optional[Sequence]) -> int:
+        """The number of triplets B; raises ValueError unless 3B inputs."""
         n = inputs.shape[0]
         batch = len(data_samples) if data_samples is not None else n // 3
         if n != 3 * batch or batch == 0:
@@ -89,14 +84,14 @@ class ContrastivePretrainer(BaseModel):
              data_samples: Optional[Sequence] = None
              ) -> Dict[str, torch.Tensor]:
         """``loss``, ``pos_sim`` and ``neg_sim`` of a triplet batch."""
-        self._split(inputs, data_samples)  # checks the batch
+        self._split(inputs, data_samples)
         return triplet_view_loss(self.neck, self.head,
                                  self.extract_feat(inputs), data_samples)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence] = None
                 ) -> Union[torch.Tensor, Sequence]:
-        """Embeddings: (N, E) without data samples; else each sample gets
+        """Embeddings (N, E) without data samples; else each sample gets
         ``pred_embedding`` (E,) of its image (its anchor for triplets)."""
         z = self.embed(inputs)
         if data_samples is None:

@@ -17,18 +17,14 @@ class SilhouetteDepthRefiner:
     """Slide each predicted translation along its viewing ray until the
     mesh's silhouette at the predicted rotation covers the mask's area.
 
-    With ``R`` kept, ``t <- t * sqrt(A(R, t) / mask_area)``, ``iters``
-    times; ``A`` is the silhouette's pixel count
-    (:meth:`posessl.rendering.Renderer.silhouette`, pixel-centre coverage
-    as in BOP's masks) drawn at ``supersample`` times the image resolution
-    (one EGL context per camera and image size, made on first use).
-
-    Each sample needs ``pred_R``, ``pred_t``, ``cam_K``, ``obj_id``,
-    ``ori_shape`` and ``mask_area``. It keeps its pose without
-    ``mask_area``, with a non-finite pose, ``t_z <= 0``, an empty
-    silhouette, or a depth change beyond ``max_change``. The mask must be
-    the whole silhouette (an occluded object's visible part puts it too
-    far): use the amodal ``mask`` there, or no refiner.
+    ``t <- t * sqrt(A(R, t) / mask_area)``, ``iters`` times, ``A`` the
+    silhouette's pixel count rendered at ``supersample`` times the image
+    resolution (one EGL context per camera and image size). Each sample
+    needs ``pred_R``, ``pred_t``, ``cam_K``, ``obj_id``, ``ori_shape`` and
+    ``mask_area``; it keeps its pose without ``mask_area``, with a
+    non-finite pose, ``t_z <= 0``, an empty silhouette, or a depth change
+    beyond ``max_change``. The mask must be the whole (amodal) silhouette:
+    an occluded object's visible part puts it too far.
 
     Args:
         models_dir: BOP models folder with ``obj_<id>.ply`` (6 or 2 digit
@@ -37,8 +33,11 @@ class SilhouetteDepthRefiner:
         supersample: silhouette resolution over the image's.
         max_change: largest relative depth change accepted (0.2 = 20 %).
         align_centroid: also move the object's image position until the
-            silhouette's centroid is the mask's (``mask_centroid``); the
-            mask must be the whole silhouette (amodal) for this as well.
+            silhouette's centroid is the mask's (``mask_centroid``).
+
+    Raises:
+        FileNotFoundError: no ``models_dir``.
+        ValueError: bad ``iters``, ``supersample`` or ``max_change``.
     """
 
     def __init__(self, models_dir: str, iters: int = 2,
@@ -102,17 +101,12 @@ class SilhouetteDepthRefiner:
         return renderer.silhouette(np.asarray(R, np.float64),
                                    np.asarray(t, np.float64), 0, 0)
 
-    def silhouette_area(self, obj_id: int, R: np.ndarray, t: np.ndarray,
-                        K: np.ndarray, image_shape: Sequence[int]) -> float:
-        """Area (source px, fractional) of the object's silhouette at pose
-        ``(R, t)`` inside the ``(h, w)`` image seen by camera ``K``."""
-        return self.silhouette_stats(obj_id, R, t, K, image_shape)[0]
-
     def silhouette_stats(self, obj_id: int, R: np.ndarray, t: np.ndarray,
                          K: np.ndarray, image_shape: Sequence[int]
                          ) -> Tuple[float, Optional[np.ndarray]]:
-        """Area (source px) and centroid (mean source pixel ``(x, y)``,
-        None where empty) of the silhouette at pose ``(R, t)``."""
+        """Area (source px, fractional) and centroid (mean source pixel
+        ``(x, y)``, None where empty) of the silhouette at pose ``(R, t)``
+        in the ``(h, w)`` image seen by camera ``K``."""
         cover = self.silhouette(obj_id, R, t, K, image_shape)
         ys, xs = np.nonzero(cover)
         s = self.supersample
@@ -142,10 +136,7 @@ class SilhouetteDepthRefiner:
                            mask_area: float,
                            mask_centroid: Optional[np.ndarray] = None
                            ) -> Optional[np.ndarray]:
-        """The refined ``t`` (mm), or None where the pose is kept. With
-        ``align_centroid`` and a ``mask_centroid``, each step also moves
-        ``t`` parallel to the image plane by the pixels between the
-        silhouette's centroid and the mask's (at depth ``t_z``)."""
+        """The refined ``t`` (mm), or None where the pose is kept."""
         t0 = np.asarray(t, dtype=np.float64)
         if not (np.all(np.isfinite(R)) and np.all(np.isfinite(t0))
                 and t0[2] > 0 and mask_area > 0):

@@ -15,18 +15,15 @@ __all__ = [
 
 
 def no_autocast(device: torch.device) -> torch.autocast:
-    """A context with autocast off on ``device``'s type: heads run their
-    outputs, losses and geometry in float32 whatever ``--amp`` says."""
+    """A context with autocast off on ``device``'s type."""
     return torch.autocast(device_type=device.type, enabled=False)
 
 
 def labelled_poses(data_samples: Sequence, hint: str, device: torch.device
                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``has_pose`` (N,) bool and the labels ``gt_R`` (N, 3, 3), ``gt_t``
-    (N, 3) float32, where an unlabelled frame's labels (untrusted, maybe
-    NaN) are replaced by a fixed finite pose in front of the camera, so no
-    NaN reaches a loss or its gradient. ``hint`` ends the error of a sample
-    without labels."""
+    (N, 3) mm float32; an unlabelled frame's (maybe NaN) labels are replaced
+    by a fixed finite pose. ``hint`` ends the error of a missing field."""
     labelled = stack_field(data_samples, 'has_pose', hint)
     gt_R = torch.where(labelled[:, None, None],
                        stack_field(data_samples, 'gt_R', hint).float(),
@@ -38,11 +35,11 @@ def labelled_poses(data_samples: Sequence, hint: str, device: torch.device
 
 
 def pool_features(output: Any) -> torch.Tensor:
-    """Pooled (N, C) features from whatever a backbone returns.
+    """Pooled (N, C) features of a backbone's output: an (N, C) tensor, an
+    (N, C, H, W) one (averaged), or a tuple / list of them (its last).
 
-    A tensor is used as it is when 2-D and global-average-pooled when 4-D; a
-    tuple or list (an mmpretrain backbone's feature maps, or a posessl
-    backbone's ``(pooled, feature_map)``) gives its last element.
+    Raises:
+        TypeError, ValueError: any other output.
     """
     if isinstance(output, (tuple, list)):
         if not output:
@@ -59,12 +56,9 @@ def pool_features(output: Any) -> torch.Tensor:
                      f'{tuple(output.shape)}')
 
 
-def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
-    """``backbone.out_channels``, else the width of one dummy forward pass.
-
-    The dummy pass runs without gradients in eval mode (BatchNorm running
-    statistics are untouched) and restores the previous mode.
-    """
+def infer_out_channels(backbone: nn.Module) -> int:
+    """``backbone.out_channels``, else the width of one dummy forward pass
+    (in eval mode, without gradients; the mode is restored)."""
     out_channels = getattr(backbone, 'out_channels', None)
     if isinstance(out_channels, int):
         return out_channels
@@ -74,7 +68,7 @@ def infer_out_channels(backbone: nn.Module, in_size: int = 64) -> int:
         param = next(backbone.parameters(), None)
         device = param.device if param is not None else 'cpu'
         with torch.no_grad():
-            x = torch.zeros(1, 3, in_size, in_size, device=device)
+            x = torch.zeros(1, 3, 64, 64, device=device)
             width = pool_features(backbone(x)).shape[1]
     finally:
         backbone.train(was_training)
@@ -99,9 +93,9 @@ def project(neck: nn.Module, feats: torch.Tensor) -> torch.Tensor:
 def triplet_view_loss(neck: nn.Module, head: nn.Module, feats: torch.Tensor,
                       data_samples: Optional[Sequence]
                       ) -> Dict[str, torch.Tensor]:
-    """The relative-viewpoint loss dict of a triplet batch's pooled features
-    (3B, D): anchors, positives, negatives, projected by ``neck`` and scored
-    by the contrastive ``head`` (``loss``, ``pos_sim``, ``neg_sim``)."""
+    """The contrastive ``head``'s loss dict of a triplet batch's pooled
+    features (3B, D), anchors then positives then negatives, projected by
+    ``neck``."""
     batch = feats.shape[0] // 3
     z = project(neck, feats)
     return head.loss(z[:batch], z[batch:2 * batch], z[2 * batch:],

@@ -229,5 +229,3 @@ def test_pose_loss_weighs_and_masks_by_hand():
     # L1 0.1 on dx, 0.1 on tz weighted 10
     assert out['loss_site'].item() == pytest.approx(3.0 * (0.1 + 1.0) / 2,
                                                     rel=1e-5)
-    with pytest.raises(ValueError, match="pm_norm must be 'l1' or 'l2'"):
-        MODELS.build(dict(type='PoseLoss', pm_norm='l3'))

@@ -41,9 +41,9 @@ def test_true_pose_silhouette_has_the_mask_area(synthetic_root,
                                                 test_frames):
     refiner = _refiner(synthetic_root, supersample=4)
     for s in test_frames:
-        area = refiner.silhouette_area(int(s.obj_id), s.gt_R.double().numpy(),
-                                       s.gt_t.double().numpy(),
-                                       s.cam_K.numpy(), s.ori_shape)
+        area, _ = refiner.silhouette_stats(
+            int(s.obj_id), s.gt_R.double().numpy(), s.gt_t.double().numpy(),
+            s.cam_K.numpy(), s.ori_shape)
         # the same rasteriser at 4x: within the 1x mask's quantisation
         assert area == pytest.approx(float(s.mask_area), rel=0.01)
 

@@ -13,9 +13,8 @@ __all__ = ['Triplet', 'TripletSampler']
 
 
 class Triplet(tuple):
-    """``(anchor, positive, negative)`` dataset indices and ``rule``, the
-    :class:`TripletRule` they were drawn by (a dataset redraws a partner
-    its pipeline drops by it)."""
+    """``(anchor, positive, negative)`` dataset indices with ``rule``, the
+    :class:`TripletRule` they were drawn by."""
 
     rule: TripletRule
 
@@ -34,18 +33,13 @@ class Triplet(tuple):
 class TripletSampler(Sampler):
     """Yield :class:`Triplet` s of dataset indices.
 
-    Every sample is an anchor once per epoch (shuffled or in order;
-    :meth:`draw_anchors`). Its positive lies ``pos_range`` positions away
-    and its negative at least ``neg_min_distance`` (at most
-    ``neg_max_distance``) positions away, both in the anchor's own sequence
-    (same ``obj_id`` and ``scene_id``, frames sorted by ``im_id``). The
-    distance is uniform over the reachable ones, the direction random, and
-    a step past a sequence end is reflected.
-
-    As MMEngine's ``DefaultSampler``: the seed is shared across ranks, the
-    draws depend only on ``(seed, epoch)``, rank ``r`` of ``w`` takes
-    triplets ``r, r + w, ...`` (padded to a multiple of ``w`` when
-    ``round_up``); ``len()`` is the number per rank.
+    Every sample is an anchor once per epoch (:meth:`draw_anchors`). Its
+    positive lies ``pos_range`` positions away and its negative
+    ``neg_min_distance`` to ``neg_max_distance`` away, in the anchor's own
+    sequence (same ``obj_id`` and ``scene_id``, sorted by ``im_id``): the
+    distance uniform over the reachable ones, the direction random, a step
+    past a sequence end reflected. Ranks split the epoch as in MMEngine's
+    ``DefaultSampler``; the draws depend only on ``(seed, epoch)``.
 
     Args:
         dataset: needs ``len`` and ``get_data_info(i)`` with ``obj_id``,
@@ -56,10 +50,8 @@ class TripletSampler(Sampler):
         neg_min_distance: smallest negative distance.
         neg_max_distance: largest negative distance (``None``: no bound).
         round_up: pad so that every rank gets the same number.
-        infinite: yield epoch after epoch without end (as MMEngine's
-            ``InfiniteSampler``, for an ``IterBasedTrainLoop``): the same
-            triplets as restarting the loader each epoch, without its
-            pause.
+        infinite: yield epoch after epoch without end (for an
+            ``IterBasedTrainLoop``), the same triplets as restarting.
 
     Raises:
         ValueError: bad bounds, or a sequence too short for them (named).
@@ -96,8 +88,7 @@ class TripletSampler(Sampler):
             self.total_size = n
 
     def draw_anchors(self, rng: np.random.Generator) -> np.ndarray:
-        """The epoch's anchors (N,) for all ranks: every sample once (a
-        subclass may choose others)."""
+        """The epoch's anchors (N,) for all ranks: every sample once."""
         n = len(self.index)
         return rng.permutation(n) if self.shuffle else np.arange(n)
 

@@ -1,5 +1,5 @@
 """``MaskCenteredCrop``: a square crop around the object with its exact
-camera matrix (the maths lives in :mod:`posessl.geometry.crop`)."""
+camera matrix."""
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -25,10 +25,9 @@ _BOX_SOURCES = ('mask', 'bbox', 'detections')
 
 
 def load_detections(path: str) -> Dict[Tuple[int, int, int], List[float]]:
-    """Read BOP detections; keep the highest-scoring box per object.
-
-    The file is a JSON list of ``{"scene_id", "image_id", "category_id",
-    "bbox": [x, y, w, h], "score", ...}``.
+    """Read a BOP detections JSON list (``scene_id``, ``image_id``,
+    ``category_id``, ``bbox`` ``[x, y, w, h]``, ``score``), keeping the
+    highest-scoring box per object.
 
     Returns:
         ``{(scene_id, image_id, category_id): bbox}``.
@@ -64,26 +63,19 @@ class MaskCenteredCrop(BaseTransform):
     Modes:
 
     * ``'center'``: a fixed window of ``crop_size`` source pixels centred
-      on the box centre, resized by the fixed zoom ``out_size /
-      crop_size``; past the image border it is zero-padded, so the object
-      stays centred.
+      on the box, zero-padded past the image border.
     * ``'zoom'``: a square of ``scale * max(w, h)`` source pixels around
-      the box, resized to ``out_size`` (aspect kept).
-    * ``'resize'``: the box itself stretched to ``out_size`` (non-uniform
-      zoom, the original project's way). ``zoom_xy`` records both zooms,
-      ``crop_K`` is exact (non-square), ``zoom`` is their geometric mean and
-      ``crop_size = out_size / zoom``.
-    * ``'full'``: the whole image resized, letterboxed (aspect kept).
-
-    Training jitter (``center_jitter`` and ``scale_jitter``, uniform in
-    ``+-`` the given fraction of the box size / scale) applies to
-    ``center``, ``zoom`` and ``resize``.
+      the box (aspect kept).
+    * ``'resize'``: the box itself stretched to ``out_size``; ``zoom_xy``
+      records both zooms, ``zoom`` is their geometric mean.
+    * ``'full'``: the whole image, letterboxed.
 
     Adds ``img`` (out x out x 3), ``img_shape``, ``crop_center``,
-    ``crop_size``, ``zoom``, ``crop_K`` and, if a mask was loaded, the
-    cropped ``mask`` and ``mask_area`` (its pixel count in the source image,
-    the pose head's depth reference with ``depth_ref='mask_area'``) and
-    ``mask_centroid`` (its mean source pixel ``(x, y)``, where not empty).
+    ``crop_size`` (``out_size / zoom``), ``zoom``, ``crop_K`` and, if a mask
+    was loaded, the cropped ``mask``, ``mask_area`` (its pixel count in the
+    source image) and ``mask_centroid`` (its mean source pixel ``(x, y)``,
+    where not empty). The jitter (uniform in ``+-`` the given fraction)
+    applies to every mode but ``'full'``.
 
     Args:
         out_size: Output width and height (px).
@@ -97,6 +89,10 @@ class MaskCenteredCrop(BaseTransform):
             ``'detections'`` (``detections_file``, highest score for the
             object; no ground truth needed).
         detections_file: BOP detection JSON for ``box_source='detections'``.
+
+    Raises:
+        ValueError: a bad setting.
+        DataError: a bad ``detections_file``; at transform time, no box.
     """
 
     def __init__(self,
@@ -169,8 +165,8 @@ class MaskCenteredCrop(BaseTransform):
     def window(self, box: Sequence[float], jitter: bool = True
                ) -> Tuple[float, float, float, float]:
         """Crop centre and per-axis zoom ``(cx, cy, zoom_x, zoom_y)`` of a
-        box (any mode but ``'full'``), with the training jitter drawn from
-        NumPy's global generator unless ``jitter=False``."""
+        box (any mode but ``'full'``), jittered from NumPy's global
+        generator unless ``jitter=False``."""
         out = self.out_size
         cx, cy = box_center(box)
         # A one-pixel object still gets a window one pixel wide.
@@ -199,10 +195,8 @@ class MaskCenteredCrop(BaseTransform):
 
     def record_window(self, results: dict, cx: float, cy: float, zx: float,
                       zy: float) -> Tuple[float, float]:
-        """Set the crop's geometry in ``results`` (``img_shape``,
-        ``crop_center``, ``zoom``, ``crop_size``, ``crop_K``, ``zoom_xy``
-        in ``'resize'`` mode) and return the window's origin ``(x0, y0)``
-        in source pixels."""
+        """Write the crop's geometry into ``results`` and return the
+        window's origin ``(x0, y0)`` in source pixels."""
         out = self.out_size
         x0, y0 = window_origin(cx, cy, zx, zy, out)
         zoom = math.sqrt(zx * zy)

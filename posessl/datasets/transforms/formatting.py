@@ -20,24 +20,23 @@ TENSOR_KEYS = ('obj_id', 'cam_K', 'crop_K', 'gt_R', 'gt_t', 'gt_site')
 
 @TRANSFORMS.register_module()
 class PackPoseInputs(BaseTransform):
-    """Validate and pack ``img`` and the labels per ``docs/architecture.md``.
+    """Validate and pack ``img`` and the labels.
 
     Returns ``{'inputs': uint8 tensor (3, H, W) RGB, 'data_samples':
-    PoseDataSample}``. The sample's metainfo holds the ``meta_keys`` found
-    in the results; its typed tensors (:class:`PoseDataSample`) hold
-    ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t``, ``gt_site``
-    (``GeneratePoseTarget``'s training target; each where present),
-    ``mask_area`` and ``mask_centroid`` (where a non-empty mask was
-    loaded) and ``has_pose`` (default: whether ``gt_R`` is present).
-    Everything the model and the metric read is checked here, once:
-    shapes, finite cameras and poses, labels for every ``has_pose`` frame.
+    PoseDataSample}``: the metainfo holds the ``meta_keys`` found, the typed
+    tensors ``obj_id``, ``cam_K``, ``crop_K``, ``gt_R``, ``gt_t``,
+    ``gt_site`` (where present), ``mask_area`` and ``mask_centroid`` (where
+    the mask is not empty) and ``has_pose`` (default: whether ``gt_R`` is
+    present).
 
     Args:
-        meta_keys: Result keys copied into the metainfo (keys of the typed
-            fields among them are packed as tensors all the same).
+        meta_keys: Result keys copied into the metainfo (typed fields among
+            them are packed as tensors).
 
     Raises:
-        DataError: a bad value (one line naming the image).
+        DataError: a bad shape, a non-finite camera or pose, or a
+            ``has_pose`` frame without ``gt_R`` / ``gt_t`` (one line naming
+            the image).
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:

@@ -5,13 +5,12 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from posessl.codecs import SITECodec
-from posessl.registry import CODECS, TRANSFORMS
 from posessl.errors import DataError
+from posessl.registry import CODECS, TRANSFORMS
 
 __all__ = ['GeneratePoseTarget']
 
-#: ``gt_site`` of a frame without a pose: the crop centre at ``tz = 1``
-#: (finite, so nothing NaN reaches a loss; ``has_pose`` masks it out).
+#: ``gt_site`` of a frame without a pose (finite; ``has_pose`` masks it).
 UNPOSED_SITE = np.array([0.0, 0.0, 1.0], dtype=np.float32)
 
 
@@ -19,12 +18,11 @@ UNPOSED_SITE = np.array([0.0, 0.0, 1.0], dtype=np.float32)
 class GeneratePoseTarget(BaseTransform):
     """Write ``gt_site`` (3,) float32, the head's SITE target, with ``codec``.
 
-    Place it after ``MaskCenteredCrop`` and every step that changes the
-    crop, the camera or the label, and before ``PackPoseInputs``; give it
-    the same codec config as the head's ``decoder``. It reads ``gt_t``,
-    ``crop_K``, the input size (``img``) and, for ``depth_ref='mask_area'``,
-    ``cam_K`` and ``mask_area``. A frame without a pose (``has_pose``
-    False, or no ``gt_t``) gets :data:`UNPOSED_SITE`.
+    Place it after every step that changes the crop, camera or label, before
+    ``PackPoseInputs``, with the head's ``decoder`` config. It reads
+    ``gt_t``, ``crop_K``, ``img`` (and ``cam_K``, ``mask_area`` for
+    ``depth_ref='mask_area'``); a frame without a pose (``has_pose`` False,
+    or no ``gt_t``) gets :data:`UNPOSED_SITE`.
 
     Raises:
         DataError: a posed frame lacks what the codec needs (one line naming
