@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.registry import FUNCTIONS, init_default_scope
+from mmengine.registry import FUNCTIONS
 
 from posessl.datasets.transforms import check_mask, read_mask, read_rgb
 from posessl.datasets.transforms.crop import load_detections
@@ -109,11 +109,10 @@ class PoseInferencer:
         for key in ('model', 'test_dataloader'):
             if cfg.get(key) is None:
                 raise InferenceError(f'{self.name}: defines no {key}')
-        init_default_scope(cfg.get('default_scope', 'posessl'))
         self.cfg = cfg
         self.device = device or ('cuda' if torch.cuda.is_available() else
                                  'cpu')
-        self.model = build_inference_model(cfg, None, device=self.device)
+        self.model = build_inference_model(cfg, device=self.device)
         self.objects = getattr(self.model, 'objects', None)
         if self.objects is None:
             raise InferenceError(
