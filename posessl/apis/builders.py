@@ -1,7 +1,5 @@
-"""Building a model and a data loader from a config outside the Runner.
+"""Build a model, datasets and data loaders from a config outside the Runner.
 
-Used by :class:`~posessl.apis.PoseInferencer` and the picture and analysis
-tools (``tools/visualize_pose.py``, ``tools/analysis/embedding_map.py``).
 Checkpoints are read with ``torch.load(weights_only=True)`` only.
 """
 import copy
@@ -23,14 +21,14 @@ from posessl.registry import DATASETS, MODELS
 
 __all__ = [
     'build_inference_model', 'load_weights', 'build_dataset', 'build_loader',
-    'unwrap_dataset_cfg', 'dataset_img_path', 'select_indices'
+    'unwrap_dataset_cfg', 'select_indices'
 ]
 
 
 def _plain(cfg: Any) -> Any:
     """A deep, plain-dict copy of a config node."""
     if isinstance(cfg, (Config, ConfigDict)):
-        cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+        cfg = cfg.to_dict()
     return copy.deepcopy(cfg)
 
 
@@ -38,12 +36,9 @@ def load_weights(model: torch.nn.Module, checkpoint: str,
                  allow_partial: bool = False) -> dict:
     """Load ``checkpoint``'s state dict into ``model``; return its ``meta``.
 
-    The checkpoint is read with ``weights_only=True`` (posessl's allow-list
-    of the few objects an MMEngine checkpoint holds); the state dict may be
-    bare or under ``state_dict``, like MMEngine's ``load_checkpoint``. It
-    must fit the model (names, shapes, finite values:
-    :func:`~posessl.engine.check_checkpoint_fits`) before any weight is
-    copied.
+    The state dict may be bare or under ``state_dict``. It must fit the
+    model (:func:`~posessl.engine.check_checkpoint_fits`) before any weight
+    is copied.
 
     Args:
         model: The model to load into.
@@ -51,36 +46,36 @@ def load_weights(model: torch.nn.Module, checkpoint: str,
         allow_partial: Load only the tensors that fit (a config's
             ``load_partial = True``).
 
+    Returns:
+        The checkpoint's ``meta`` dict, ``{}`` when it has none.
+
     Raises:
         CheckpointError: the file is missing, unreadable or unsafe, or does
-            not fit the model; one line naming it.
+            not fit the model.
     """
     enable_checkpoint_safety()
     loaded = load_checkpoint_file(checkpoint, map_location='cpu')
-    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) \
-        else loaded
+    is_dict = isinstance(loaded, dict)
+    state = loaded.get('state_dict', loaded) if is_dict else loaded
     weights = check_checkpoint_fits(state, model, checkpoint,
                                     allow_partial=allow_partial)
     model.load_state_dict(weights, strict=not allow_partial)
-    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    meta = loaded.get('meta') if is_dict else None
     return meta if isinstance(meta, dict) else {}
 
 
 def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
                           device: str = 'cpu',
                           seed: Optional[int] = None) -> torch.nn.Module:
-    """``cfg.model`` in eval mode, with ``checkpoint``'s weights if given.
+    """``cfg.model`` in eval mode on ``device``, with ``checkpoint``'s
+    weights (:func:`load_weights`, partial when ``cfg.load_partial``).
 
-    The checkpoint must fit the model (:func:`load_weights`; the config's
-    ``load_partial = True`` loads the tensors that fit). Without a
-    checkpoint the weights are the modules' fresh initialisation
-    (``init_weights`` is not called, so no pretrained file is read), drawn
-    after ``torch.manual_seed(seed)`` when a seed is given: an untrained
-    baseline of the same architecture.
+    Without a checkpoint the weights are the modules' fresh initialisation
+    (``init_weights`` is not called), drawn after ``torch.manual_seed(seed)``
+    when ``seed`` is given.
 
     Raises:
-        CheckpointError: the checkpoint is missing, unreadable, unsafe or
-            does not fit the model.
+        CheckpointError: the checkpoint cannot be loaded into the model.
     """
     init_default_scope(cfg.get('default_scope', 'posessl'))
     if seed is not None:
@@ -93,8 +88,8 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
 
 
 def unwrap_dataset_cfg(cfg: dict) -> dict:
-    """The frame dataset inside wrappers such as ``TripletDataset`` (of a
-    ``ConcatDataset``, its first dataset)."""
+    """The frame dataset config inside wrappers such as ``TripletDataset``
+    (of a ``ConcatDataset``, its first dataset), as a plain dict."""
     cfg = _plain(cfg)
     while True:
         if isinstance(cfg.get('dataset'), dict):
@@ -113,17 +108,11 @@ def build_dataset(dataset_cfg: dict, pipeline: Optional[list] = None):
     return DATASETS.build(cfg)
 
 
-def dataset_img_path(dataset: Any, index: int) -> str:
-    """The ``img_path`` of one frame of a posessl dataset."""
-    info = dataset.get_data_info(index)
-    return str(info['img_path'])
-
-
 def select_indices(dataset: Any, images: Optional[Sequence[str]] = None,
                    num: Optional[int] = None,
                    stride: int = 1) -> List[int]:
-    """Frames to use: those whose image matches one of ``images`` (a full
-    path or a file name), every ``stride``-th, at most ``num``.
+    """Frames to use: every ``stride``-th, only those whose ``img_path``
+    matches one of ``images`` (a full path or a file name), at most ``num``.
 
     Raises:
         ValueError: none of ``images`` is in the dataset.
@@ -132,11 +121,12 @@ def select_indices(dataset: Any, images: Optional[Sequence[str]] = None,
     if images:
         wanted = {osp.abspath(p) for p in images} | {
             osp.basename(p) for p in images}
-        indices = [
-            i for i in indices
-            if osp.abspath(dataset_img_path(dataset, i)) in wanted
-            or osp.basename(dataset_img_path(dataset, i)) in wanted
-        ]
+
+        def matches(index: int) -> bool:
+            path = str(dataset.get_data_info(index)['img_path'])
+            return osp.abspath(path) in wanted or osp.basename(path) in wanted
+
+        indices = [i for i in indices if matches(i)]
         if not indices:
             raise ValueError(f'none of the images {list(images)} is in the '
                              'test dataset')
@@ -158,4 +148,3 @@ def build_loader(dataloader_cfg: dict, dataset: Any,
     if not cfg.get('num_workers'):
         cfg['persistent_workers'] = False
     return Runner.build_dataloader(cfg, seed=0)
-

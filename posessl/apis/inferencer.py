@@ -1,10 +1,6 @@
-"""``PoseInferencer``: a trained pose model on images of one's own.
-
-The inputs go through the config's test pipeline after its loading step
-(``MaskCenteredCrop``, ``MaskBackground``, ``PackPoseInputs``: what
-``tools/test.py`` runs) and ``model.test_step``, so a frame of a test set
-gets exactly the pose ``tools/test.py`` gives it.
-"""
+"""``PoseInferencer``: a trained pose model on images of one's own, through
+the config's test pipeline (after its loading step) and ``model.test_step``,
+so a test frame gets the pose ``tools/test.py`` gives it."""
 import copy
 import os.path as osp
 from dataclasses import dataclass
@@ -15,7 +11,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.registry import FUNCTIONS, init_default_scope
+from mmengine.registry import FUNCTIONS
 
 from posessl.datasets.transforms import check_mask, read_mask, read_rgb
 from posessl.datasets.transforms.crop import load_detections
@@ -24,6 +20,7 @@ from posessl.geometry.crop import mask_box
 from posessl.visualization import PRED_COLOR, draw_pose
 
 from .builders import (
+    _plain,
     build_inference_model,
     load_weights,
     unwrap_dataset_cfg,
@@ -47,12 +44,12 @@ class PosePrediction:
     Attributes:
         R: (3, 3) float32 rotation, ``x_cam = R @ x_model + t``.
         t: (3,) float32 translation (mm).
-        score: Confidence of the pose; None, because ``PoseRegressor``
-            predicts none.
+        score: Confidence of the pose; always None (the models predict
+            none).
         obj_id: The object.
-        img_path: The image file, None for an array input.
+        img_path: The image file (absolute), None for an array input.
         overlay: With ``visualize=True``, the RGB image with the predicted
-            pose drawn in red (projected 3D box and model outline).
+            pose drawn in red.
     """
 
     R: np.ndarray
@@ -63,22 +60,22 @@ class PosePrediction:
     overlay: Optional[np.ndarray] = None
 
 
-def _plain(cfg: Any) -> Any:
-    return copy.deepcopy(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
+def _floats(value: Any) -> np.ndarray:
+    """``value`` as a float64 array; empty when it is not numeric."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.full(0, np.nan)
 
 
 class PoseInferencer:
-    """Run a trained pose model on images: path or (H, W, 3) RGB array, the
-    object id, its mask, box or BOP detections file, and the camera matrix.
+    """Run a trained pose model on images of one's own.
 
     ``inferencer(image, obj_id, cam_K, mask=...)`` returns one
-    :class:`PosePrediction`; :meth:`infer` takes a list of such queries
-    (dicts with the same keys) and runs them in batches.
-
-    The model points the overlay draws are the model's objects (the
-    config's ``model.objects``); the object ids it takes are those it was
-    trained on (the checkpoint's ``meta['dataset_meta']['obj_ids']``, which
-    the Runner saves), else every object of its objects.
+    :class:`PosePrediction`; :meth:`infer` runs a list of such queries in
+    batches. The object ids it takes are those the checkpoint was trained
+    on (its ``meta['dataset_meta']['obj_ids']``), else every object of the
+    config's ``model.objects``, whose points the overlay draws.
 
     Args:
         config: Config file or ``Config`` with ``model`` and
@@ -92,9 +89,8 @@ class PoseInferencer:
     Raises:
         InferenceError: the config cannot be used, or its model has no
             objects.
-        CheckpointError: the checkpoint is missing, unreadable or unsafe,
-            or does not fit the model (names, shapes, finite values; the
-            config's ``load_partial = True`` loads what fits).
+        CheckpointError: the checkpoint cannot be loaded into the model
+            (:func:`~posessl.apis.load_weights`).
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: str,
@@ -113,11 +109,10 @@ class PoseInferencer:
         for key in ('model', 'test_dataloader'):
             if cfg.get(key) is None:
                 raise InferenceError(f'{self.name}: defines no {key}')
-        init_default_scope(cfg.get('default_scope', 'posessl'))
         self.cfg = cfg
         self.device = device or ('cuda' if torch.cuda.is_available() else
                                  'cpu')
-        self.model = build_inference_model(cfg, None, device=self.device)
+        self.model = build_inference_model(cfg, device=self.device)
         self.objects = getattr(self.model, 'objects', None)
         if self.objects is None:
             raise InferenceError(
@@ -143,11 +138,9 @@ class PoseInferencer:
         self.collate = partial(FUNCTIONS.get(collate.pop('type')), **collate)
         self._detections: Dict[str, dict] = {}
 
-    # ------------------------------------------------------------ set-up
     def _pipeline(self, transforms: Sequence[dict]):
-        """The test pipeline after its loading step, and whether it needs
-        the object mask. A detections-file crop becomes a mask/box crop:
-        the inputs name the region."""
+        """The test pipeline after its loading step (a detections-file crop
+        made a mask/box crop), and whether it needs the object mask."""
         transforms = [_plain(t) for t in transforms]
         if not transforms or transforms[0].get('type') not in _LOADERS:
             raise InferenceError(
@@ -162,7 +155,6 @@ class PoseInferencer:
         needs_mask = any(t.get('type') in _BACKGROUNDS for t in rest)
         return Compose(rest), needs_mask
 
-    # ------------------------------------------------------------ inputs
     def _detection_box(self, path: str, scene_id: Any, im_id: Any,
                        obj_id: int, name: str) -> List[float]:
         if scene_id is None or im_id is None:
@@ -199,10 +191,7 @@ class PoseInferencer:
             raise InferenceError(f'{name}: obj_id {obj_id} is not one of '
                                  f'the model\'s objects {self.obj_ids}')
         obj_id = int(obj_id)
-        try:
-            K = np.asarray(query.get('cam_K'), dtype=np.float64)
-        except (TypeError, ValueError):
-            K = np.full(0, np.nan)
+        K = _floats(query.get('cam_K'))
         if K.shape != (3, 3) or not np.isfinite(K).all() or \
                 K[0, 0] <= 0 or K[1, 1] <= 0:
             raise InferenceError(f'{name}: cam_K must be a finite 3x3 '
@@ -229,10 +218,7 @@ class PoseInferencer:
             box = self._detection_box(query['detections'],
                                       query.get('scene_id'),
                                       query.get('im_id'), obj_id, name)
-        try:
-            box = np.asarray(box, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            box = np.full(0, np.nan)
+        box = _floats(box).reshape(-1)
         if box.shape != (4, ) or not np.isfinite(box).all() or \
                 box[2] < 0 or box[3] < 0:
             raise InferenceError(f'{name}: box must be [x, y, w, h] with '
@@ -264,7 +250,6 @@ class PoseInferencer:
         check_mask(mask, shape, where, InferenceError)
         return mask, path
 
-    # ------------------------------------------------------------- runs
     def __call__(self, image: ImageLike, obj_id: int, cam_K: np.ndarray,
                  mask: Optional[ImageLike] = None,
                  box: Optional[Sequence[float]] = None,
@@ -272,7 +257,11 @@ class PoseInferencer:
                  scene_id: Optional[int] = None,
                  im_id: Optional[int] = None,
                  visualize: bool = False) -> PosePrediction:
-        """The pose of ``obj_id`` in ``image``.
+        """The pose of ``obj_id`` in ``image`` (see :meth:`infer`).
+
+        Give exactly one of ``mask``, ``box`` or ``detections``; a model
+        whose test pipeline masks the background, or whose head measures
+        depth by the mask area, needs ``mask``.
 
         Args:
             image: Image path or (H, W, 3) uint8 RGB array.
@@ -294,8 +283,8 @@ class PoseInferencer:
     def infer(self, queries: Sequence[Mapping],
               visualize: bool = False) -> List[PosePrediction]:
         """Poses for several queries (dicts with the keys of
-        :meth:`__call__`), ``batch_size`` at a time. Every query is checked
-        before any is run.
+        :meth:`__call__` but ``visualize``), ``batch_size`` at a time; every
+        query is checked before any is run.
 
         Raises:
             InferenceError: a bad query, naming its image and the problem.

@@ -1,11 +1,5 @@
-"""Reporting scored pose results: the per-object table and the BOP CSV.
-
-:func:`format_table` lays out :mod:`~posessl.evaluation.scoring`'s
-per-object scores as the papers print them (objects as rows, ADD(-S) at
-each threshold, AUC, Proj2D, cm/deg, median errors, counts as columns);
-:func:`write_results_csv` writes the finite predictions of the collected
-results as a BOP results file. Neither computes an error.
-"""
+"""Reporting scored pose results: the per-object table of
+:mod:`~posessl.evaluation.scoring`'s scores and the BOP results CSV."""
 from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
@@ -43,9 +37,10 @@ def _row(label: str, kind: str, scores: List[ObjectScores],
 
 def format_table(scores: Mapping[int, ObjectScores],
                  mean_ids: Sequence[int], settings: ScoreSettings) -> str:
-    """The per-object accuracy table (percentages), one line per object
-    and a footer with the mean over ``mean_ids`` (and over every object
-    when some are left out of the mean).
+    """The per-object table (objects as rows; ADD(-S) at each threshold,
+    AUC, Proj2D, cm/deg, median errors and counts as columns; accuracies in
+    percent) with a footer of the mean over ``mean_ids`` (and over every
+    object when some are left out of it).
 
     Args:
         scores: Per-object scores, in table order.
@@ -98,12 +93,10 @@ def image_times(results: Sequence[Dict]) -> Dict[Tuple[int, int], float]:
 def write_results_csv(path: str, results: Sequence[Dict]) -> int:
     """Write the predictions of ``results`` (``scene_id``, ``im_id``,
     ``obj_id``, ``score``, ``pred_R``, ``pred_t``, ``time``) whose pose is
-    finite as a BOP results CSV; returns the number of rows written.
+    finite as a BOP results CSV; return the number of rows written.
 
-    ``time`` is :func:`image_times`: every row of one image carries the
-    time of all its objects, as BOP defines it (also of objects whose
-    pose was not finite). ``score`` is the sample's ``pred_score``, 1 when
-    the model gives none (``PoseRegressor`` predicts no confidence).
+    Every row of one image carries its :func:`image_times` time, that of
+    all its objects (also those whose pose was not finite).
     """
     times = image_times(results)
     return write_bop_csv(path, [

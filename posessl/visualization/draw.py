@@ -1,10 +1,5 @@
-"""Pose overlays: the projected 3D bounding box and outline of a model.
-
-Pure numpy drawing (no OpenCV needed): lines are rasterised by sampling
-each segment at least once per pixel after clipping it to the image, so the
-pixels drawn are exactly predictable, which is what the tests check.
-Images are RGB ``uint8`` (H, W, 3); colours are RGB triples.
-"""
+"""Pose overlays in plain numpy: a model's projected 3D bounding box and
+outline. Images are RGB ``uint8`` (H, W, 3); colours are RGB triples."""
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -40,8 +35,8 @@ def box_corners(points: np.ndarray) -> np.ndarray:
 
 
 def outline_polygon(uv: np.ndarray) -> np.ndarray:
-    """The convex hull (M, 2) of projected points, in counter-clockwise
-    order (image coordinates); degenerate sets return their extreme points.
+    """The convex hull (M, 2) of the finite points of ``uv`` (N, 2);
+    collinear points give their two extreme points, fewer than 3 themselves.
     """
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     uv = uv[np.isfinite(uv).all(1)]
@@ -78,6 +73,8 @@ def _clip_segment(p0: np.ndarray, p1: np.ndarray, lo: float, hi_x: float,
 
 def _draw_segment(image: np.ndarray, p0: np.ndarray, p1: np.ndarray,
                   color: np.ndarray, thickness: int) -> None:
+    """Sample the clipped segment at least once per pixel, widened to a
+    ``thickness`` square brush."""
     h, w = image.shape[:2]
     if not (np.isfinite(p0).all() and np.isfinite(p1).all()):
         return
@@ -108,7 +105,7 @@ def draw_polyline(image: np.ndarray, uv: np.ndarray,
     Non-finite points and the parts outside the image are skipped.
 
     Returns:
-        ``image`` itself.
+        ``image``.
     """
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     col = np.asarray(color, dtype=image.dtype)
@@ -131,16 +128,19 @@ def draw_pose(image: np.ndarray, points: np.ndarray, R: np.ndarray,
             extent in the model frame.
         R, t: The pose, ``x_cam = R x + t`` (t in mm).
         K: (3, 3) camera matrix of ``image``.
-        color: RGB colour (GT green, prediction red by convention).
+        color: RGB colour.
         thickness: Line width in pixels.
         draw_box: Draw the 12 box edges.
         draw_outline: Draw the convex hull of the projected points.
         copy: Draw on a copy (else in place).
 
     Returns:
-        The image with the overlay. Box edges with a corner behind the
-        camera and points behind it are left out; a non-finite pose draws
-        nothing.
+        The image with the overlay. Points behind the camera, and box
+        edges with a corner behind it, are left out; a non-finite pose
+        draws nothing.
+
+    Raises:
+        ValueError: ``image`` is not (H, W, 3).
     """
     img = np.array(image, copy=True) if copy else image
     if img.ndim != 3 or img.shape[2] != 3:

@@ -1,6 +1,6 @@
 """``PoseVisualizer``: GT (green) and predicted (red) pose overlays."""
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -41,12 +41,6 @@ def load_rgb(path: str) -> np.ndarray:
         raise ValueError(f'{path}: cannot read the image ({e})') from None
 
 
-def _get(sample: Any, key: str) -> Any:
-    if isinstance(sample, Mapping):
-        return sample.get(key)
-    return getattr(sample, key, None) if key in sample else None
-
-
 def _np(value: Any) -> Optional[np.ndarray]:
     if value is None:
         return None
@@ -57,23 +51,17 @@ def _np(value: Any) -> Optional[np.ndarray]:
 
 @VISUALIZERS.register_module()
 class PoseVisualizer(Visualizer):
-    """Draws ground-truth and predicted poses of a ``PoseDataSample``.
+    """Draws the ground-truth and predicted poses of a ``PoseDataSample``
+    (:func:`~posessl.visualization.draw_pose`).
 
-    Each pose is shown as the projected 3D bounding box of the model points
-    and the outline of the projected model: ground truth in ``gt_color``
-    (green), prediction in ``pred_color`` (red). Model points come from the
-    ``model_points`` argument of :meth:`add_datasample` or from the
-    :class:`~posessl.structures.ObjectTable` of ``dataset_meta``
-    (:attr:`objects`; the test loop sets ``dataset_meta`` from the
-    dataset): that of its ``models_dir``, the same table the model and the
-    metric read from that folder.
+    The model points are the ``model_points`` argument, else those of the
+    sample's ``obj_id`` in :attr:`objects` (from ``dataset_meta``, which the
+    test loop sets to the dataset's metainfo).
 
     Args:
-        name: Instance name (MMEngine's ``ManagerMixin``).
-        vis_backends: Backends for :meth:`add_image` when no ``out_file``
-            is given.
-        save_dir: Backends' save folder.
-        gt_color, pred_color: RGB colours.
+        name, image, vis_backends, save_dir: See
+            :class:`mmengine.visualization.Visualizer`.
+        gt_color, pred_color: RGB colours (default green, red).
         thickness: Line width in pixels.
         draw_box, draw_outline: What to draw for each pose.
     """
@@ -99,8 +87,8 @@ class PoseVisualizer(Visualizer):
     def _camera(self, image: np.ndarray, sample: Any) -> np.ndarray:
         """``cam_K`` for a full image, ``crop_K`` for the network input."""
         shape = tuple(image.shape[:2])
-        ori, crop = _get(sample, 'ori_shape'), _get(sample, 'img_shape')
-        cam_K, crop_K = _get(sample, 'cam_K'), _get(sample, 'crop_K')
+        ori, crop = sample.get('ori_shape'), sample.get('img_shape')
+        cam_K, crop_K = sample.get('cam_K'), sample.get('crop_K')
         if crop_K is not None and crop is not None and \
                 tuple(crop)[:2] == shape and (
                     ori is None or tuple(ori)[:2] != shape):
@@ -110,7 +98,7 @@ class PoseVisualizer(Visualizer):
         raise ValueError(
             f'PoseVisualizer: image of shape {shape} matches neither the '
             f'original image ({ori}, cam_K) nor the crop ({crop}, crop_K) of '
-            f"the data sample of {_get(sample, 'img_path')}")
+            f"the data sample of {sample.get('img_path')}")
 
     @property  # type: ignore[override]
     @master_only
@@ -127,9 +115,12 @@ class PoseVisualizer(Visualizer):
 
     @property
     def objects(self) -> ObjectTable:
-        """The :class:`ObjectTable` of :attr:`dataset_meta`
-        (:func:`~posessl.structures.build_object_table`: its
-        ``models_dir``, else its model points)."""
+        """The :class:`ObjectTable` of :attr:`dataset_meta` (its
+        ``models_dir``, else its ``model_points``).
+
+        Raises:
+            ValueError: ``dataset_meta`` holds neither.
+        """
         if self._objects is None:
             meta = self.dataset_meta or {}
             if not meta.get('models_dir') and 'model_points' not in meta:
@@ -148,7 +139,7 @@ class PoseVisualizer(Visualizer):
                       model_points: Optional[np.ndarray]) -> np.ndarray:
         if model_points is not None:
             return np.asarray(model_points, dtype=np.float64)
-        obj_id = _get(sample, 'obj_id')
+        obj_id = sample.get('obj_id')
         if obj_id is None or int(obj_id) not in self.objects:
             raise ValueError(
                 'PoseVisualizer: no model points for object '
@@ -160,7 +151,13 @@ class PoseVisualizer(Visualizer):
     def draw_sample(self, image: np.ndarray, data_sample: Any,
                     draw_gt: bool = True, draw_pred: bool = True,
                     model_points: Optional[np.ndarray] = None) -> np.ndarray:
-        """The image with the sample's GT and predicted poses drawn."""
+        """A copy of ``image`` with the sample's poses drawn (arguments as
+        :meth:`add_datasample`'s).
+
+        Raises:
+            ValueError: no model points for the sample's object, or the
+                image matches neither ``cam_K`` nor ``crop_K``.
+        """
         img = np.array(image, dtype=np.uint8, copy=True)
         pts = self._model_points(data_sample, model_points)
         K = self._camera(img, data_sample)
@@ -168,8 +165,8 @@ class PoseVisualizer(Visualizer):
                   draw_outline=self.draw_outline, copy=False)
         for enabled, prefix, color in ((draw_gt, 'gt', self.gt_color),
                                        (draw_pred, 'pred', self.pred_color)):
-            R, t = (_np(_get(data_sample, f'{prefix}_R')),
-                    _np(_get(data_sample, f'{prefix}_t')))
+            R, t = (_np(data_sample.get(f'{prefix}_R')),
+                    _np(data_sample.get(f'{prefix}_t')))
             if enabled and R is not None and t is not None:
                 draw_pose(img, pts, R, t, K, color=color, **kw)
         return img
@@ -185,10 +182,12 @@ class PoseVisualizer(Visualizer):
 
         Args:
             name: Image name for the backends (and the window title).
-            image: RGB image, either the original (drawn with ``cam_K``) or
-                the network crop (drawn with ``crop_K``).
+            image: RGB image, the original (drawn with ``cam_K``, shape
+                ``ori_shape``) or the network crop (``crop_K``,
+                ``img_shape``).
             data_sample: ``PoseDataSample`` or its ``to_dict()``; poses in
-                ``gt_R``/``gt_t`` and ``pred_R``/``pred_t``.
+                ``gt_R``/``gt_t`` and ``pred_R``/``pred_t``. None: draw
+                nothing.
             draw_gt, draw_pred: Which poses to draw.
             show: Show the picture in a window.
             wait_time: Seconds to show it (0: until closed).

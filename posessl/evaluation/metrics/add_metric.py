@@ -1,10 +1,6 @@
-"""ADD(-S) and friends as an MMEngine metric.
-
-The metric collects each sample's poses, ids and camera (``process``),
-resolves the objects through an :class:`~posessl.structures.ObjectTable`,
-and hands the scoring to :mod:`posessl.evaluation.scoring` and the table
-and CSV to :mod:`posessl.evaluation.reporting`.
-"""
+"""``ADDMetric``: ADD(-S) and friends as an MMEngine metric (scoring in
+:mod:`~posessl.evaluation.scoring`, table and CSV in
+:mod:`~posessl.evaluation.reporting`)."""
 import logging
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -74,61 +70,53 @@ def _scalar(sample: Mapping, key: str, default: Any = None) -> Any:
 class ADDMetric(BaseMetric):
     """ADD(-S), Proj2D, rotation / translation errors and 5cm5deg.
 
-    Each object is scored with ADD, or with ADD-S when it is symmetric, and
-    the paper table (objects as rows, ADD(-S) at 0.02/0.05/0.1 d, AUC,
-    Proj2D@5px, 5cm5deg, median errors as columns) is logged. Accuracies
-    are percentages; a pose is correct when its error is strictly below the
-    threshold (as in the BOP toolkit). Predictions with NaN/inf values or a
-    non-orthonormal rotation are failures: counted in ``num_invalid``,
-    incorrect at every threshold, and left out of the mean and median
-    errors.
+    Symmetric objects are scored with ADD-S, others with ADD, and the
+    per-object table is logged (and kept in :attr:`table`). Accuracies are
+    percentages; a pose is correct when its error is strictly below the
+    threshold. Predictions with NaN/inf values or a non-orthonormal
+    rotation are failures: counted in ``num_invalid``, incorrect at every
+    threshold, and left out of the mean and median errors.
 
-    Returned keys (with the ``add/`` prefix): the means over objects of the
-    per-object accuracies, ``ADD(-S)_0.02d``, ``ADD(-S)_0.05d``,
-    ``ADD(-S)_0.1d``, ``ADD(-S)_AUC``, ``Proj2D_5px``, ``5cm5deg``; the
-    error statistics over all valid predictions of those objects,
-    ``ADD(-S)_mean_mm``, ``ADD(-S)_median_mm``, ``rot_err_mean_deg``,
-    ``rot_err_median_deg``, ``trans_err_mean_mm``, ``trans_err_median_mm``;
-    ``num_samples``, ``num_invalid``; and per object ``<name>/ADD_0.1d``
-    (``ADD-S`` for symmetric objects) etc. When bowl (3) and cup (7) are
-    among 15 evaluated objects, the means are the classic 13-object means.
+    Returned keys (prefix ``add/``): the means over objects of
+    ``ADD(-S)_<k>d`` for each threshold, ``ADD(-S)_AUC``, ``Proj2D_5px``,
+    ``5cm5deg``; over all valid predictions ``ADD(-S)_mean_mm``,
+    ``ADD(-S)_median_mm``, ``rot_err_mean_deg``, ``rot_err_median_deg``,
+    ``trans_err_mean_mm``, ``trans_err_median_mm``; ``num_samples``,
+    ``num_invalid``; and per object ``<name>/ADD_0.1d`` (``ADD-S`` for
+    symmetric objects) etc.
 
     Args:
-        symmetric_obj_ids: Objects scored with ADD-S. None: the dataset's
-            ``symmetric_obj_ids`` (classic LINEMOD: 10, 11; BOP: 3, 7, 10,
-            11), else eggbox and glue.
+        symmetric_obj_ids: Objects scored with ADD-S. None: those the
+            objects declare (:class:`~posessl.structures.ObjectTable`).
         thresholds: Fractions of the diameter for ADD(-S) accuracy.
         auc_max: Largest threshold (fraction of the diameter) of the AUC.
         auc_steps: None for the exact area, else the number of thresholds
-            (see :func:`posessl.evaluation.functional.accuracy_auc`).
+            (:func:`posessl.evaluation.functional.accuracy_auc`).
         proj2d_px: Proj2D threshold in pixels.
         cm_deg: ``(mm, degrees)`` of the translation/rotation criterion.
-        models_dir: A BOP ``models`` folder (``models_info.json`` and
-            ``obj_XXXXXX.ply``) to read model points and diameters from;
-            overrides ``dataset_meta``. Without it the objects are those of
-            ``dataset_meta`` (the Runner sets the dataset's metainfo):
-            its ``models_dir``, read once per process, so the metric holds
-            the same :class:`~posessl.structures.ObjectTable` as a model
-            built with ``objects=dict(models_dir=...)`` on that folder.
+        models_dir: A BOP ``models`` folder to read the objects from,
+            overriding ``dataset_meta`` (see :attr:`objects`).
         num_model_points: Points sampled (deterministically) per model when
-            reading ``models_dir``.
-        csv_file: When set, also write the BOP results CSV there; its
-            per-image ``time`` is the test step's wall time that
-            ``BopTimeHook`` marks (:func:`test_step_seconds`) shared
-            equally by the samples of the batch (-1 without the hook).
+            reading a ``models_dir``.
+        csv_file: Also write the BOP results CSV there; its ``score`` is
+            the sample's ``pred_score`` (1 without one), its per-image
+            ``time`` comes from ``BopTimeHook`` (-1 without it).
         mean_exclude_obj_ids: Objects left out of the means. ``'auto'``:
-            bowl and cup when they are among 15 evaluated objects.
+            bowl (3) and cup (7) when they are among 15 evaluated objects
+            (the classic 13-object means).
         device: ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda'``.
         ortho_tol: Largest ``|R^T R - I|`` entry of a valid rotation.
-        error_split: Also score each part of the pose alone, at the largest
-            threshold: ``R_only`` is the ADD(-S) accuracy of the predicted
-            rotation with the ground-truth translation, ``t_only`` that of
-            the ground-truth rotation with the predicted translation, and
-            ``depth_err_median_mm`` the median ``|t_z - t_z*|``. Says which
-            part sinks a pose (keys ``ADD(-S)_<k>d_R_only``, ``..._t_only``,
-            per object too; three more table columns).
+        error_split: Also score each part of the pose alone at the largest
+            threshold: ``ADD(-S)_<k>d_R_only`` (predicted rotation, true
+            translation), ``..._t_only`` (true rotation, predicted
+            translation), and ``depth_err_median_mm`` (median
+            ``|t_z - t_z*|``); per object too.
         collect_device, prefix, collect_dir: See
             :class:`mmengine.evaluator.BaseMetric`.
+
+    Raises:
+        ValueError: a threshold is not positive, or ``device`` or
+            ``mean_exclude_obj_ids`` is not one of the accepted values.
     """
 
     default_prefix: Optional[str] = 'add'
@@ -177,14 +165,17 @@ class ADDMetric(BaseMetric):
         self.ortho_tol = float(ortho_tol)
         self.error_split = bool(error_split)
         #: the per-object table of the last evaluation, as logged
-        #: (``tools/test.py`` prints it)
         self.table: Optional[str] = None
 
-    # ------------------------------------------------------------ process
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Keep the poses, ids and camera of each sample (small, CPU), and
-        its share of the test step's time where ``BopTimeHook`` marked it
-        (else the sample's own ``time``, else -1)."""
+        """Keep the poses, ids and camera of each sample, and its equal
+        share of the test step's time where ``BopTimeHook`` marked it (else
+        the sample's own ``time``, else -1).
+
+        Raises:
+            KeyError: a sample lacks ``obj_id``, a pose or ``cam_K``.
+            ValueError: a pose or ``cam_K`` has the wrong size.
+        """
         elapsed = test_step_seconds()
         share = None if elapsed is None else elapsed / max(
             len(data_samples), 1)
@@ -209,12 +200,15 @@ class ADDMetric(BaseMetric):
                 gt_t=_array(sample, 'gt_t', (3, )),
                 cam_K=_array(sample, 'cam_K', (3, 3))))
 
-    # ------------------------------------------------------------ objects
     @property
     def objects(self) -> ObjectTable:
         """The objects it scores with: those of ``models_dir``, else of
-        ``dataset_meta``'s ``models_dir``, else of its model points and
-        diameters."""
+        ``dataset_meta``'s ``models_dir`` (read once per process), else of
+        its ``model_points`` and ``diameters``.
+
+        Raises:
+            ValueError: none of these is given.
+        """
         meta = self.dataset_meta or {}
         folder = self.models_dir or meta.get('models_dir')
         if folder:
@@ -227,18 +221,6 @@ class ADDMetric(BaseMetric):
                 "and 'diameters', or pass models_dir=<BOP models folder>")
         return ObjectTable.from_metainfo(meta, self.symmetric_obj_ids)
 
-    def _checked_table(self, obj_ids: Sequence[int]) -> ObjectTable:
-        """The object table, which must hold every one of ``obj_ids``."""
-        table = self.objects
-        for obj_id in obj_ids:
-            if obj_id not in table:
-                raise ValueError(
-                    f'ADDMetric: no model points or diameter for object '
-                    f'{obj_id} in {table.source} (it has objects '
-                    f'{list(table.obj_ids)})')
-        return table
-
-    # ------------------------------------------------------------ compute
     def _device(self) -> torch.device:
         if self.device == 'auto':
             return torch.device('cuda' if torch.cuda.is_available() else
@@ -247,10 +229,21 @@ class ADDMetric(BaseMetric):
 
     def score(self, results: List[dict]) -> Tuple[Dict[str, float], str]:
         """The metrics of ``results`` (dicts as :meth:`process` keeps them)
-        and their per-object table as text; logs and writes nothing."""
+        and their per-object table as text; logs and writes nothing.
+
+        Raises:
+            ValueError: ``results`` is empty, or an object is missing from
+                :attr:`objects`.
+        """
         if not results:
             raise ValueError('ADDMetric: no predictions to evaluate')
-        table = self._checked_table(sorted({r['obj_id'] for r in results}))
+        table = self.objects
+        for obj_id in sorted({r['obj_id'] for r in results}):
+            if obj_id not in table:
+                raise ValueError(
+                    f'ADDMetric: no model points or diameter for object '
+                    f'{obj_id} in {table.source} (it has objects '
+                    f'{list(table.obj_ids)})')
         scores = score_results(results, table, self.settings, self._device())
         mean_ids = mean_obj_ids(list(scores), self.mean_exclude_obj_ids)
         metrics = metric_values(scores, mean_ids, self.settings,
