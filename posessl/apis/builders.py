@@ -21,11 +21,11 @@ from posessl.registry import DATASETS, MODELS
 
 __all__ = [
     'build_inference_model', 'load_weights', 'build_dataset', 'build_loader',
-    'unwrap_dataset_cfg', 'select_indices'
+    'unwrap_dataset_cfg', 'select_indices', 'plain_config'
 ]
 
 
-def _plain(cfg: Any) -> Any:
+def plain_config(cfg: Any) -> Any:
     """A deep, plain-dict copy of a config node."""
     if isinstance(cfg, (Config, ConfigDict)):
         cfg = cfg.to_dict()
@@ -80,7 +80,7 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
     init_default_scope(cfg.get('default_scope', 'posessl'))
     if seed is not None:
         torch.manual_seed(seed)
-    model = MODELS.build(_plain(cfg.model))
+    model = MODELS.build(plain_config(cfg.model))
     if checkpoint is not None:
         load_weights(model, checkpoint,
                      allow_partial=bool(cfg.get('load_partial', False)))
@@ -90,7 +90,7 @@ def build_inference_model(cfg: Config, checkpoint: Optional[str] = None,
 def unwrap_dataset_cfg(cfg: dict) -> dict:
     """The frame dataset config inside wrappers such as ``TripletDataset``
     (of a ``ConcatDataset``, its first dataset), as a plain dict."""
-    cfg = _plain(cfg)
+    cfg = plain_config(cfg)
     while True:
         if isinstance(cfg.get('dataset'), dict):
             cfg = cfg['dataset']
@@ -102,9 +102,9 @@ def unwrap_dataset_cfg(cfg: dict) -> dict:
 
 def build_dataset(dataset_cfg: dict, pipeline: Optional[list] = None):
     """Build a dataset config, optionally with another pipeline."""
-    cfg = _plain(dataset_cfg)
+    cfg = plain_config(dataset_cfg)
     if pipeline is not None:
-        cfg['pipeline'] = _plain(pipeline)
+        cfg['pipeline'] = plain_config(pipeline)
     return DATASETS.build(cfg)
 
 
@@ -138,7 +138,7 @@ def build_loader(dataloader_cfg: dict, dataset: Any,
                  batch_size: Optional[int] = None) -> DataLoader:
     """A sequential loader over ``dataset`` (or ``indices`` of it) with the
     collate function, batch size and workers of ``dataloader_cfg``."""
-    cfg = _plain(dataloader_cfg)
+    cfg = plain_config(dataloader_cfg)
     cfg['dataset'] = dataset if indices is None else Subset(
         dataset, list(indices))
     cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)

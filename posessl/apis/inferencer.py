@@ -20,9 +20,9 @@ from posessl.geometry.crop import mask_box
 from posessl.visualization import PRED_COLOR, draw_pose
 
 from .builders import (
-    _plain,
     build_inference_model,
     load_weights,
+    plain_config,
     unwrap_dataset_cfg,
 )
 
@@ -133,7 +133,7 @@ class PoseInferencer:
         codec = getattr(getattr(self.model, 'head', None), 'decoder', None)
         if getattr(codec, 'depth_ref', None) == 'mask_area':
             self.needs_mask = True
-        collate = _plain(loader.get('collate_fn') or
+        collate = plain_config(loader.get('collate_fn') or
                          dict(type='pseudo_collate'))
         self.collate = partial(FUNCTIONS.get(collate.pop('type')), **collate)
         self._detections: Dict[str, dict] = {}
@@ -141,7 +141,7 @@ class PoseInferencer:
     def _pipeline(self, transforms: Sequence[dict]):
         """The test pipeline after its loading step (a detections-file crop
         made a mask/box crop), and whether it needs the object mask."""
-        transforms = [_plain(t) for t in transforms]
+        transforms = [plain_config(t) for t in transforms]
         if not transforms or transforms[0].get('type') not in _LOADERS:
             raise InferenceError(
                 f'{self.name}: the test pipeline must start with '
