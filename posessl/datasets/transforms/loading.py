@@ -103,6 +103,10 @@ class LoadImageAndMask(BaseTransform):
         self.num_skipped = 0
         self._pending: List[str] = []  # reasons not yet handed on
 
+    def clear_cache(self) -> None:
+        """Drop the decoded frames kept for ``cache_size``."""
+        self._cache.clear()
+
     def _load_cached(
             self, results: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         if self.cache_size <= 0:

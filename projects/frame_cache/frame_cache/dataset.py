@@ -263,7 +263,7 @@ class FrameCacheDataset:
             shutil.rmtree(tmp, ignore_errors=True)
             # the loader's decoded-frame LRU (cache_size) is not needed
             # again: do not hand it to every loader process
-            self.loader._cache.clear()
+            self.loader.clear_cache()
 
     def _crop_frame(self, info: dict
                     ) -> Optional[Tuple[np.ndarray, np.ndarray, List[float],
