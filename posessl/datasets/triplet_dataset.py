@@ -9,6 +9,7 @@ from posessl.errors import DataError
 from posessl.registry import DATASETS
 
 from .sequences import SequenceIndex, TripletRule
+from .transforms.loading import SKIPPED_KEY
 
 __all__ = ['TripletDataset']
 
@@ -91,11 +92,13 @@ class TripletDataset:
         bounds = {1: rule.pos_range,
                   2: (rule.neg_min_distance, rule.neg_max_distance)}
         results: list = [None, None, None]
+        skipped: list = []  # reasons riding on partners and dropped items
         for _ in range(self.max_refetch + 1):
             for k in range(3):
                 if results[k] is None:
                     results[k] = self.dataset.prepare_data(idx[k])
             if results[0] is None:
+                skipped += _skipped(results[1:])
                 idx[0] = int(np.random.randint(len(self)))
                 idx[1] = self._redraw(idx[0], *bounds[1])
                 idx[2] = self._redraw(idx[0], *bounds[2])
@@ -103,7 +106,7 @@ class TripletDataset:
                 continue
             missing = [k for k in (1, 2) if results[k] is None]
             if not missing:
-                return self._pack(idx, results)
+                return self._pack(idx, results, skipped)
             for k in missing:
                 idx[k] = self._redraw(idx[0], *bounds[k])
         paths = [self.get_data_info(i)['img_path'] for i in idx]
@@ -111,17 +114,28 @@ class TripletDataset:
                         f'{self.max_refetch} replacements (last tried '
                         f'{", ".join(paths)})')
 
-    def _pack(self, idx: Sequence[int], results: Sequence[dict]) -> dict:
+    def _pack(self, idx: Sequence[int], results: Sequence[dict],
+              skipped: Sequence[str] = ()) -> dict:
+        """One item; the anchor's sample carries every skipped sample's
+        reason the three crops brought (``SkippedSamplesHook`` counts
+        them)."""
         inputs = torch.stack([r['inputs'] for r in results])
         sample = results[0]['data_samples']
         im = [self.get_data_info(i)['im_id'] for i in idx]
-        sample.set_metainfo(
-            dict(
-                positive_frame_distance=abs(int(im[1]) - int(im[0])),
-                negative_frame_distance=abs(int(im[2]) - int(im[0]))))
+        meta = dict(positive_frame_distance=abs(int(im[1]) - int(im[0])),
+                    negative_frame_distance=abs(int(im[2]) - int(im[0])))
+        reasons = _skipped(results) + list(skipped)
+        if reasons:
+            meta[SKIPPED_KEY] = tuple(reasons)
+        sample.set_metainfo(meta)
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(dataset={type(self.dataset).__name__}'
                 f', len={len(self)})')
 
+
+def _skipped(results: Sequence[Optional[dict]]) -> list:
+    """The skipped samples' reasons the packed ``results`` carry."""
+    return [reason for r in results if r is not None
+            for reason in r['data_samples'].metainfo.get(SKIPPED_KEY, ())]

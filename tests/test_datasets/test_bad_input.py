@@ -172,6 +172,32 @@ def test_unreadable_image_and_empty_mask_while_training(bop):
     _raises(lambda: test[idx[4]], empty, 'empty mask')
 
 
+def test_skipped_partners_of_a_triplet_reach_the_anchor_sample(bop):
+    """A skipped positive's or negative's reason rides on whichever crop
+    was read next; the triplet hands them all on with the anchor's sample,
+    so every skip of a pretraining batch is counted."""
+    from posessl.datasets import TripletDataset
+    from posessl.datasets.samplers.triplet_sampler import Triplet
+    from posessl.datasets.sequences import TripletRule
+
+    bad_img = bop / 'train' / '000001' / 'rgb' / '000003.png'
+    bad_img.write_bytes(b'\x89PNG broken')
+    ds = _bop(bop, obj_ids=[1], pipeline=_pipeline())
+    triplets = TripletDataset(dataset=ds)
+    idx = {ds.get_data_info(i)['im_id']: i for i in range(len(ds))}
+    load = ds.pipeline.transforms[0]
+    np.random.seed(0)
+    carried = []
+    rule = TripletRule(pos_range=(1, 1), neg_min_distance=2)  # short set
+    for anchor, partner in ((2, 3), (4, 3), (3, 2)):  # partners, anchor
+        out = triplets[Triplet(idx[anchor], idx[partner], idx[partner],
+                               rule)]
+        carried += out['data_samples'].metainfo.get('skipped_samples', ())
+    assert load.num_skipped >= 3
+    assert len(carried) == load.num_skipped
+    assert all(r.startswith(f'{bad_img}: ') for r in carried)
+
+
 def test_skipped_samples_travel_with_the_data_to_the_message_hub(bop):
     """The sample that replaces skipped ones carries their reasons in its
     metainfo (from whichever loader process read it); SkippedSamplesHook
