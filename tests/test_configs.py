@@ -73,6 +73,21 @@ def project_config(path: str, package: str) -> Config:
     return cfg
 
 
+def assert_core_config_plus_step(ours: Config, step: dict,
+                                  core: Config) -> None:
+    """``ours`` is ``core`` with ``step`` right after ``MaskCenteredCrop``
+    in both training pipelines (and its ``custom_imports``): how a project
+    adds a transform to a core recipe."""
+    ours = ours.to_dict()
+    for pipeline in (ours['train_pipeline'],
+                     ours['train_dataloader']['dataset']['pipeline']):
+        assert [s['type'] for s in pipeline][1:4] == [
+            'MaskCenteredCrop', step['type'], 'MaskBackground']
+        assert pipeline.pop(2) == step
+    del ours['custom_imports']
+    assert ours == core.to_dict()
+
+
 def training_step_losses(cfg: Config,
                          synthetic_root: Path) -> Dict[str, torch.Tensor]:
     """The losses of one training step of ``cfg``'s model on four samples
