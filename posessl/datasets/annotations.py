@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from posessl.structures.io import DataError
+from posessl.errors import DataError
 
 __all__ = ['check_pose', 'check_translation_units', 'parse_cam_K',
            'list_frames', 'image_shape']

@@ -28,9 +28,10 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
 from posessl.structures.bop_models import load_model_points, object_names
-from posessl.structures.io import DataError, read_frame_ids
+from posessl.structures.io import read_frame_ids
 
 from .pseudo_labels import apply_pseudo_labels, read_pseudo_labels
 

@@ -4,10 +4,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from posessl.errors import DataError
 from posessl.geometry import project_points
 from posessl.registry import DATASETS
 from posessl.structures.bop_models import read_bop_models
-from posessl.structures.io import DataError, int_keyed, read_json
+from posessl.structures.io import int_keyed, read_json
 
 from .annotations import (
     check_pose,

@@ -28,8 +28,9 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Sequence, Tuple
 import numpy as np
 import torch
 
+from posessl.errors import DataError
 from posessl.geometry import geodesic_distance
-from posessl.structures.io import DataError, read_json
+from posessl.structures.io import read_json
 
 from .annotations import check_pose
 from .sequences import sequence_order

@@ -7,7 +7,9 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .io import DataError, int_keyed, read_json, require_file
+from posessl.errors import DataError
+
+from .io import int_keyed, read_json, require_file
 
 __all__ = [
     'LINEMOD_OBJECTS', 'CLASSIC_SYMMETRIC_OBJ_IDS', 'object_names',

@@ -16,13 +16,14 @@ from typing import (
 import numpy as np
 import torch
 
+from posessl.errors import DataError
+
 from .bop_models import (
     CLASSIC_SYMMETRIC_OBJ_IDS,
     load_model_points,
     object_names,
     read_bop_models,
 )
-from .io import DataError
 
 __all__ = ['ObjectTable', 'build_object_table']
 

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from posessl.errors import DataError
 from posessl.registry import TRANSFORMS
-from posessl.structures.io import DataError
 from posessl.structures.pose_data_sample import TENSOR_FIELDS, PoseDataSample
 
 __all__ = ['PackPoseInputs']
